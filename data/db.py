@@ -1,0 +1,56 @@
+"""The one seam to the database: every model binds to `db`, and `open_database` decides the engine."""
+
+import os
+from contextlib import contextmanager
+
+from peewee import DatabaseProxy
+from playhouse.pool import PooledSqliteDatabase
+
+db = DatabaseProxy()
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",  # survives a crashed process; see STACK-NOTES.md
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+}
+
+
+def open_database(folder):
+    """Open (creating if needed) the SQLite database in `folder` and bind every model to it."""
+    from data.models import ALL_MODELS
+
+    os.makedirs(folder, exist_ok=True)
+    database = PooledSqliteDatabase(
+        os.path.join(folder, "parley.db"),
+        pragmas=PRAGMAS,
+        max_connections=64,
+        timeout=10,  # wait for a free connection instead of failing at once
+        stale_timeout=300,
+        check_same_thread=False,
+    )
+    db.initialize(database)
+    with database.connection_context():
+        database.create_tables(ALL_MODELS, safe=True)
+    return database
+
+
+def write():
+    """A write transaction that takes SQLite's write lock up front, so read-then-write cannot race."""
+    database = db.obj
+    if isinstance(database, PooledSqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
+@contextmanager
+def connection():
+    """Borrow a pooled connection for a block of work, unless this greenlet already holds one."""
+    borrowed = db.is_closed()
+    if borrowed:
+        db.connect()
+    try:
+        yield
+    finally:
+        if borrowed:
+            db.close()

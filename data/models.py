@@ -1,0 +1,218 @@
+"""Parley's tables: the organisation (queues, profiles, agents) and its chats."""
+
+import secrets
+from datetime import datetime, timezone
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    fn,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from data.db import db
+
+
+def now():
+    """The current time in UTC, without tzinfo (SQLite stores naive timestamps)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_token():
+    """An unguessable 192-bit token for a chatter's access to their chat."""
+    return secrets.token_urlsafe(24)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class Queue(BaseModel):
+    name = CharField(unique=True)
+    slug = CharField(unique=True)
+    enabled = BooleanField(default=True)
+
+    @staticmethod
+    def slug_for(name):
+        return name.strip().lower().replace(" ", "-")
+
+
+class Profile(BaseModel):
+    name = CharField(unique=True)
+    enabled = BooleanField(default=True)
+
+    def queue_ids(self):
+        return [pq.queue_id for pq in self.queue_links]
+
+
+class ProfileQueue(BaseModel):
+    profile = ForeignKeyField(Profile, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKeyField(Queue, backref="profile_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("profile", "queue"), True),)
+
+
+class Agent(BaseModel):
+    username = CharField(unique=True)
+    password_hash = CharField()
+    name = CharField()
+    supervisor = BooleanField(default=False)
+    max_chats = IntegerField(default=3)
+    enabled = BooleanField(default=True)
+    # "off" (not taking chats), "available" or "paused"
+    status = CharField(default="off", index=True)
+    paused_reason = CharField(default="")
+    profile = ForeignKeyField(Profile, null=True, on_delete="SET NULL")
+    # longest idle first: set when the agent logs on and whenever they are offered a chat
+    idle_since = DateTimeField(null=True)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def allowed_profiles(self):
+        return (
+            Profile.select()
+            .join(AgentProfile)
+            .where((AgentProfile.agent == self) & Profile.enabled)
+            .order_by(Profile.name)
+        )
+
+
+class AgentProfile(BaseModel):
+    agent = ForeignKeyField(Agent, backref="profile_links", on_delete="CASCADE")
+    profile = ForeignKeyField(Profile, backref="agent_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("agent", "profile"), True),)
+
+
+class Chat(BaseModel):
+    token = CharField(unique=True, default=new_token)
+    queue = ForeignKeyField(Queue, backref="chats")
+    chatter_name = CharField(default="")
+    chatter_email = CharField(default="")
+    # "waiting" (in the queue), "offered", "active" or "ended"
+    state = CharField(default="waiting", index=True)
+    created_at = DateTimeField(default=now, index=True)
+    accepted_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    # set when the chatter's last socket closed; cleared when one connects again
+    chatter_away_since = DateTimeField(null=True)
+    # set once the chatter is taken to have left (away past the grace period, or ended it)
+    chatter_left_at = DateTimeField(null=True)
+
+    @property
+    def display_name(self):
+        return self.chatter_name or f"Visitor {self.id}"
+
+    @property
+    def chatter_present(self):
+        return self.chatter_left_at is None and self.state != "ended"
+
+    def agents(self):
+        """Agents in the chat now."""
+        return (
+            Agent.select()
+            .join(Participant)
+            .where((Participant.chat == self) & Participant.left_at.is_null())
+        )
+
+    def position(self):
+        """The chat's place in its queue, 1 for the next to be served; None once served."""
+        if self.state not in ("waiting", "offered"):
+            return None
+        ahead = (
+            Chat.select()
+            .where(
+                (Chat.queue == self.queue_id)
+                & Chat.state.in_(("waiting", "offered"))
+                & ((Chat.created_at < self.created_at) | ((Chat.created_at == self.created_at) & (Chat.id < self.id)))
+            )
+            .count()
+        )
+        return ahead + 1
+
+    def last_seq(self):
+        return Message.select(fn.MAX(Message.seq)).where(Message.chat == self).scalar() or 0
+
+
+class Participant(BaseModel):
+    chat = ForeignKeyField(Chat, backref="participants", on_delete="CASCADE")
+    agent = ForeignKeyField(Agent, backref="participations")
+    joined_at = DateTimeField(default=now)
+    left_at = DateTimeField(null=True)
+    # the agent closed the chat's tab: it no longer shows in their console
+    closed_at = DateTimeField(null=True)
+
+
+class Offer(BaseModel):
+    chat = ForeignKeyField(Chat, backref="offers", on_delete="CASCADE")
+    agent = ForeignKeyField(Agent, backref="offers")
+    # "pending", "accepted", "rejected", "expired" or "withdrawn"
+    state = CharField(default="pending", index=True)
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField(index=True)
+    answered_at = DateTimeField(null=True)
+
+
+class Message(BaseModel):
+    chat = ForeignKeyField(Chat, backref="messages", on_delete="CASCADE")
+    # per-chat sequence number: clients resync from the last one they hold
+    seq = IntegerField()
+    created_at = DateTimeField(default=now)
+    # "chatter", "agent" or "system" (joins, leaves, endings)
+    sender = CharField()
+    agent = ForeignKeyField(Agent, null=True)
+    text = TextField()
+    private = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("chat", "seq"), True),)
+
+    @classmethod
+    def for_agents(cls, chat, after=0):
+        """Everything in the chat, private messages included, in order."""
+        return cls.select().where((cls.chat == chat) & (cls.seq > after)).order_by(cls.seq)
+
+    @classmethod
+    def for_chatter(cls, chat, after=0):
+        """What the chatter may see: every read a chatter makes goes through here."""
+        return cls.for_agents(chat, after).where(~cls.private)
+
+
+class Predefined(BaseModel):
+    title = CharField(unique=True)
+    text = TextField()
+
+
+class PredefinedQueue(BaseModel):
+    predefined = ForeignKeyField(Predefined, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKeyField(Queue, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("predefined", "queue"), True),)
+
+
+ALL_MODELS = [
+    Queue,
+    Profile,
+    ProfileQueue,
+    Agent,
+    AgentProfile,
+    Chat,
+    Participant,
+    Offer,
+    Message,
+    Predefined,
+    PredefinedQueue,
+]

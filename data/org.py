@@ -1,0 +1,173 @@
+"""The organisation file: queues, profiles, agents and predefined messages in TOML, applied at once."""
+
+import re
+import tomllib
+
+from data.db import write
+from data.models import (
+    Agent,
+    AgentProfile,
+    Predefined,
+    PredefinedQueue,
+    Profile,
+    ProfileQueue,
+    Queue,
+)
+
+KINDS = ("queue", "profile", "agent", "predefined")
+FIELDS = {
+    "queue": {"name": str},
+    "profile": {"name": str, "queues": list},
+    "agent": {
+        "username": str,
+        "password": str,
+        "name": str,
+        "profiles": list,
+        "supervisor": bool,
+        "max_chats": int,
+    },
+    "predefined": {"title": str, "text": str, "queues": list},
+}
+REQUIRED = {
+    "queue": ("name",),
+    "profile": ("name", "queues"),
+    "agent": ("username", "password", "name"),
+    "predefined": ("title", "text"),
+}
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class OrgError(Exception):
+    """A bad organisation file; the text names the line or entry and the reason."""
+
+
+def load_file(path):
+    """Apply the organisation file at `path`; return counts of what it holds."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise OrgError(f"{path}: cannot read: {e.strerror}") from e
+    return load_text(raw.decode("utf-8", errors="replace"), name=str(path))
+
+
+def load_text(text, name="organisation file"):
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise OrgError(f"{name}: {e}") from e
+    entries = _check(doc, text, name)
+    with write():
+        _apply(entries)
+    return {kind: len(entries[kind]) for kind in KINDS}
+
+
+def _check(doc, text, name):
+    """Validate every entry before anything is written; return them grouped by kind."""
+    unknown = set(doc) - set(KINDS)
+    if unknown:
+        raise OrgError(f"{name}: unknown section [[{sorted(unknown)[0]}]]; expected one of {', '.join(KINDS)}")
+    entries = {}
+    for kind in KINDS:
+        items = doc.get(kind, [])
+        if not isinstance(items, list):
+            raise OrgError(f"{name}: '{kind}' must be written as [[{kind}]] tables")
+        for i, item in enumerate(items):
+            _check_entry(kind, item, _where(name, text, kind, i))
+        entries[kind] = items
+    _check_references(entries, text, name)
+    return entries
+
+
+def _where(name, text, kind, index):
+    """Name an entry by its line, found as the index-th `[[kind]]` header."""
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{kind}]]")]
+    line = f"line {headers[index]}" if index < len(headers) else f"entry {index + 1}"
+    return f"{name}, {line}, [[{kind}]] #{index + 1}"
+
+
+def _check_entry(kind, item, where):
+    if not isinstance(item, dict):
+        raise OrgError(f"{where}: must be a table")
+    for key, value in item.items():
+        expected = FIELDS[kind].get(key)
+        if expected is None:
+            raise OrgError(f"{where}: unknown key '{key}'")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise OrgError(f"{where}: '{key}' must be {expected.__name__.replace('str', 'a string')}")
+        if expected is list and not all(isinstance(v, str) for v in value):
+            raise OrgError(f"{where}: '{key}' must be a list of names")
+        if expected is str and key != "password" and not value.strip():
+            raise OrgError(f"{where}: '{key}' must not be empty")
+    for key in REQUIRED[kind]:
+        if key not in item:
+            raise OrgError(f"{where}: '{key}' is missing")
+    if kind == "agent":
+        if not USERNAME.match(item["username"]):
+            raise OrgError(f"{where}: username may hold only letters, digits, '.', '_' and '-'")
+        if len(item["password"]) < 8:
+            raise OrgError(f"{where}: the password must be at least 8 characters")
+        if not 1 <= item.get("max_chats", 3) <= 50:
+            raise OrgError(f"{where}: max_chats must be between 1 and 50")
+
+
+def _check_references(entries, text, name):
+    queues = {q["name"] for q in entries["queue"]} | {q.name for q in Queue.select()}
+    profiles = {p["name"] for p in entries["profile"]} | {p.name for p in Profile.select()}
+    keys = {"queue": "name", "profile": "name", "agent": "username", "predefined": "title"}
+    for kind, key in keys.items():
+        seen = set()
+        for i, item in enumerate(entries[kind]):
+            if item[key] in seen:
+                raise OrgError(f"{_where(name, text, kind, i)}: '{item[key]}' appears twice")
+            seen.add(item[key])
+    slugs = {}
+    for i, q in enumerate(entries["queue"]):
+        slug = Queue.slug_for(q["name"])
+        if slug in slugs:
+            raise OrgError(f"{_where(name, text, 'queue', i)}: its URL would clash with '{slugs[slug]}'")
+        slugs[slug] = q["name"]
+    refs = [("profile", "queues", queues, "queue"), ("predefined", "queues", queues, "queue")]
+    refs.append(("agent", "profiles", profiles, "profile"))
+    for kind, key, known, what in refs:
+        for i, item in enumerate(entries[kind]):
+            for ref in item.get(key, []):
+                if ref not in known:
+                    raise OrgError(f"{_where(name, text, kind, i)}: there is no {what} named '{ref}'")
+
+
+def _apply(entries):
+    for q in entries["queue"]:
+        queue = Queue.get_or_none(Queue.name == q["name"]) or Queue(name=q["name"])
+        queue.slug = Queue.slug_for(q["name"])
+        queue.save()
+    queues = {q.name: q for q in Queue.select()}
+    for p in entries["profile"]:
+        profile = Profile.get_or_none(Profile.name == p["name"]) or Profile.create(name=p["name"])
+        _link(ProfileQueue, "profile", profile, "queue", [queues[n] for n in p["queues"]])
+    profiles = {p.name: p for p in Profile.select()}
+    for a in entries["agent"]:
+        _apply_agent(a, profiles)
+    for d in entries["predefined"]:
+        item = Predefined.get_or_none(Predefined.title == d["title"]) or Predefined(title=d["title"])
+        item.text = d["text"]
+        item.save()
+        _link(PredefinedQueue, "predefined", item, "queue", [queues[n] for n in d.get("queues", [])])
+
+
+def _apply_agent(a, profiles):
+    agent = Agent.get_or_none(Agent.username == a["username"]) or Agent(username=a["username"])
+    if not agent.password_hash or not agent.check_password(a["password"]):
+        agent.set_password(a["password"])
+    agent.name = a["name"]
+    agent.supervisor = a.get("supervisor", False)
+    agent.max_chats = a.get("max_chats", 3)
+    agent.save()
+    _link(AgentProfile, "agent", agent, "profile", [profiles[n] for n in a.get("profiles", [])])
+
+
+def _link(table, owner_field, owner, target_field, targets):
+    """Make the link rows of `owner` exactly `targets`."""
+    table.delete().where(getattr(table, owner_field) == owner).execute()
+    for target in targets:
+        table.create(**{owner_field: owner, target_field: target})

@@ -1,0 +1,456 @@
+"""Who is offered which chat, and every state change of a chat, as plain functions without Flask.
+
+Each change runs in one write transaction and returns `Changes`: what the web layer must push.
+Races are settled by conditional updates whose row count says who won.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from peewee import fn
+
+from data.db import write
+from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, now
+
+
+@dataclass
+class Settings:
+    offer_timeout: float = 30.0  # seconds an offer waits for Accept or Reject
+    leave_grace: float = 10.0  # seconds a chatter may be disconnected before counting as gone
+
+
+settings = Settings()
+
+
+class RoutingError(Exception):
+    """A request that cannot be done; its text is shown to the person who asked."""
+
+
+@dataclass
+class Changes:
+    chats: set = field(default_factory=set)  # chats whose state changed
+    logs: set = field(default_factory=set)  # chats with new messages
+    agents: set = field(default_factory=set)  # agents whose status changed
+    queues: set = field(default_factory=set)  # queues whose waiting line moved
+
+    def merge(self, other):
+        for name in ("chats", "logs", "agents", "queues"):
+            getattr(self, name).update(getattr(other, name))
+        return self
+
+    def chat(self, chat):
+        self.chats.add(chat.id)
+        self.queues.add(chat.queue_id)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def post(chat, sender, text, agent=None, private=False, changes=None):
+    """Store a message with the chat's next sequence number."""
+    with write():
+        seq = (Message.select(fn.MAX(Message.seq)).where(Message.chat == chat).scalar() or 0) + 1
+        message = Message.create(chat=chat, seq=seq, sender=sender, agent=agent, text=text, private=private)
+    if changes is not None:
+        changes.logs.add(chat.id)
+    return message
+
+
+def say(chat, text, changes):
+    """Post a line from the system (joins, leaves, endings) that everyone in the chat sees."""
+    return post(chat, "system", text, changes=changes)
+
+
+def post_by_chatter(chat, text):
+    """Post the chatter's message; refused once the chat has ended."""
+    chat = Chat.get_by_id(chat.id)
+    if chat.state == "ended":
+        raise RoutingError("This chat has ended.")
+    changes = Changes()
+    post(chat, "chatter", text, changes=changes)
+    return changes
+
+
+def post_by_agent(chat, agent, text, private=False):
+    """Post an agent's message; only an agent in the chat may, and not after it ended."""
+    chat = Chat.get_by_id(chat.id)
+    if chat.state == "ended":
+        raise RoutingError("This chat has ended.")
+    if not is_participant(chat, agent):
+        raise RoutingError("You are not in this chat.")
+    changes = Changes()
+    post(chat, "agent", text, agent=agent, private=private, changes=changes)
+    return changes
+
+
+def is_participant(chat, agent):
+    return (
+        Participant.select()
+        .where((Participant.chat == chat) & (Participant.agent == agent) & Participant.left_at.is_null())
+        .exists()
+    )
+
+
+# --- chats ----------------------------------------------------------------------------------
+
+
+def start_chat(queue, name="", email=""):
+    """Put a new chat at the end of its queue and offer it if someone can take it."""
+    changes = Changes()
+    with write():
+        chat = Chat.create(queue=queue, chatter_name=name, chatter_email=email)
+        changes.chat(chat)
+        dispatch(changes)
+    return chat, changes
+
+
+def end_chat(chat, agent=None):
+    """End the chat, by `agent` or (None) by the chatter; ending twice changes nothing."""
+    changes = Changes()
+    at = now()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        if chat.state == "ended":
+            return changes
+        if agent is not None and not is_participant(chat, agent):
+            raise RoutingError("You are not in this chat.")
+        _end(chat, at, changes)
+        if agent is None:
+            Chat.update(chatter_left_at=at).where(Chat.id == chat.id).execute()
+            say(chat, f"{chat.display_name} ended the chat.", changes)
+        else:
+            say(chat, f"{agent.name} ended the chat.", changes)
+        dispatch(changes)
+    return changes
+
+
+def _end(chat, at, changes):
+    Chat.update(state="ended", ended_at=at).where(Chat.id == chat.id).execute()
+    _withdraw_offers(Offer.chat == chat, at, changes)
+    changes.chat(chat)
+
+
+def _withdraw_offers(condition, at, changes):
+    """Withdraw pending offers matching `condition`; their chats go back to the queue unless ended."""
+    for offer in Offer.select().where(condition & (Offer.state == "pending")):
+        Offer.update(state="withdrawn", answered_at=at).where(Offer.id == offer.id).execute()
+        Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
+        changes.chat(offer.chat)
+        changes.agents.add(offer.agent_id)
+
+
+def chatter_away(chat):
+    """Note that the chatter's last page closed; they count as gone after the grace period."""
+    Chat.update(chatter_away_since=now()).where(
+        (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
+    ).execute()
+
+
+def chatter_back(chat):
+    """The chatter has a page open again; if they had been taken for gone, say they are back."""
+    changes = Changes()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        Chat.update(chatter_away_since=None).where(Chat.id == chat.id).execute()
+        if chat.chatter_left_at is not None and chat.state != "ended":
+            Chat.update(chatter_left_at=None).where(Chat.id == chat.id).execute()
+            say(chat, f"{chat.display_name} is back.", changes)
+            changes.chat(chat)
+    return changes
+
+
+def chatter_left(chat, at=None):
+    """The chatter closed the page: a chat nobody answered yet ends, an answered one shows them gone."""
+    changes = Changes()
+    at = at or now()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        if chat.state == "ended" or chat.chatter_left_at is not None:
+            return changes
+        Chat.update(chatter_left_at=at).where(Chat.id == chat.id).execute()
+        if chat.state in ("waiting", "offered"):
+            _end(chat, at, changes)
+            say(chat, f"{chat.display_name} left before an agent answered.", changes)
+            dispatch(changes)
+        else:
+            say(chat, f"{chat.display_name} left the chat.", changes)
+            changes.chat(chat)
+    return changes
+
+
+def close_tab(chat, agent):
+    """The agent is done with an ended chat (or one they left): its tab goes away."""
+    Participant.update(closed_at=now()).where((Participant.chat == chat) & (Participant.agent == agent)).execute()
+    changes = Changes()
+    changes.chats.add(chat.id)
+    return changes
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+def log_on(agent, profile):
+    """Start taking chats from the queues of one of the agent's profiles."""
+    if not agent.allowed_profiles().where(Profile.id == profile.id).exists():
+        raise RoutingError("You may not log on with that profile.")
+    changes = Changes()
+    with write():
+        Agent.update(status="available", profile=profile, paused_reason="", idle_since=now()).where(
+            Agent.id == agent.id
+        ).execute()
+        changes.agents.add(agent.id)
+        dispatch(changes)
+    return changes
+
+
+def pause(agent, reason=""):
+    """Take no new offers; chats and pending offers stay."""
+    changes = Changes()
+    n = (
+        Agent.update(status="paused", paused_reason=reason)
+        .where((Agent.id == agent.id) & (Agent.status != "off"))
+        .execute()
+    )
+    if n:
+        changes.agents.add(agent.id)
+    return changes
+
+
+def resume(agent):
+    """Take offers again."""
+    changes = Changes()
+    with write():
+        n = (
+            Agent.update(status="available", paused_reason="")
+            .where((Agent.id == agent.id) & (Agent.status == "paused"))
+            .execute()
+        )
+        if n:
+            changes.agents.add(agent.id)
+            dispatch(changes)
+    return changes
+
+
+def log_off(agent):
+    """Leave the queues: pending offers go to someone else; accepted chats stay with the agent."""
+    changes = Changes()
+    at = now()
+    with write():
+        Agent.update(status="off", profile=None, paused_reason="").where(Agent.id == agent.id).execute()
+        changes.agents.add(agent.id)
+        _withdraw_offers(Offer.agent == agent, at, changes)
+        dispatch(changes)
+    return changes
+
+
+def sign_out(agent):
+    """Log off and leave every open chat; a chat left without an agent goes back to its queue."""
+    changes = log_off(agent)
+    at = now()
+    with write():
+        for part in Participant.select().where((Participant.agent == agent) & Participant.left_at.is_null()):
+            Participant.update(left_at=at, closed_at=at).where(Participant.id == part.id).execute()
+            chat = part.chat
+            if chat.state != "active":
+                continue
+            say(chat, f"{agent.name} left the chat.", changes)
+            if not chat.agents().exists():
+                Chat.update(state="waiting").where(Chat.id == chat.id).execute()
+            changes.chat(chat)
+        dispatch(changes)
+    return changes
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+def accept(offer_id, agent):
+    """Take the offered chat; exactly one accept of an offer can win, and only before it expires."""
+    changes = Changes()
+    at = now()
+    with write():
+        won = (
+            Offer.update(state="accepted", answered_at=at)
+            .where(
+                (Offer.id == offer_id)
+                & (Offer.agent == agent)
+                & (Offer.state == "pending")
+                & (Offer.expires_at > at)
+            )
+            .execute()
+        )
+        if not won:
+            raise RoutingError(_why_not(offer_id, agent))
+        offer = Offer.get_by_id(offer_id)
+        chat = offer.chat
+        Chat.update(state="active", accepted_at=at).where(Chat.id == chat.id).execute()
+        Participant.create(chat=chat, agent=agent, joined_at=at)
+        say(chat, f"{agent.name} joined the chat.", changes)
+        changes.chat(chat)
+        changes.agents.add(agent.id)
+    return chat, changes
+
+
+def reject(offer_id, agent):
+    """Give the chat back to its queue; it goes to another agent if one can take it."""
+    changes = Changes()
+    at = now()
+    with write():
+        won = (
+            Offer.update(state="rejected", answered_at=at)
+            .where((Offer.id == offer_id) & (Offer.agent == agent) & (Offer.state == "pending"))
+            .execute()
+        )
+        if not won:
+            raise RoutingError(_why_not(offer_id, agent))
+        offer = Offer.get_by_id(offer_id)
+        Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
+        changes.chat(offer.chat)
+        dispatch(changes)
+    return changes
+
+
+def _why_not(offer_id, agent):
+    offer = Offer.get_or_none(Offer.id == offer_id)
+    if offer is None or offer.agent_id != agent.id:
+        return "There is no such offer for you."
+    reasons = {
+        "accepted": "You have already accepted this chat.",
+        "rejected": "You have already rejected this chat.",
+        "expired": "This offer expired and went to someone else.",
+        "withdrawn": "This offer was withdrawn: the chatter left or the chat ended.",
+    }
+    return reasons.get(offer.state, "This offer expired and went to someone else.")
+
+
+def expire_offers(at=None):
+    """Treat every offer past its deadline as rejected and pause its agent."""
+    changes = Changes()
+    at = at or now()
+    with write():
+        for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
+            Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
+            Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
+            pause(offer.agent, reason="You missed an offer, so you were paused.")
+            changes.agents.add(offer.agent_id)
+            changes.chat(offer.chat)
+        dispatch(changes, at)
+    return changes
+
+
+def check_away(at=None):
+    """Chatters disconnected for longer than the grace period have left."""
+    changes = Changes()
+    at = at or now()
+    cutoff = at - timedelta(seconds=settings.leave_grace)
+    for chat in Chat.select().where(
+        (Chat.chatter_away_since <= cutoff) & Chat.chatter_left_at.is_null() & (Chat.state != "ended")
+    ):
+        changes.merge(chatter_left(chat, at))
+    return changes
+
+
+def tick(at=None):
+    """The periodic work: expire offers, notice departed chatters, offer what is waiting."""
+    at = at or now()
+    changes = expire_offers(at).merge(check_away(at))
+    with write():
+        dispatch(changes, at)
+    return changes
+
+
+# --- the dispatcher -------------------------------------------------------------------------
+
+
+def dispatch(changes, at=None):
+    """Offer waiting chats, oldest first, each to the longest-idle agent who can take it.
+
+    Call inside a write transaction. An agent who declined a chat (rejected or let it expire) is
+    offered it again only when no one else can take it and the decline is older than the offer
+    timeout, so a lone agent is not nagged at once.
+    """
+    at = at or now()
+    waiting = list(Chat.select().where(Chat.state == "waiting").order_by(Chat.created_at, Chat.id))
+    if not waiting:
+        return
+    agents = list(
+        Agent.select().where((Agent.status == "available") & Agent.enabled & Agent.profile.is_null(False))
+    )
+    if not agents:
+        return
+    load = _load([a.id for a in agents])
+    queues = _profile_queues({a.profile_id for a in agents})
+    for chat in waiting:
+        free = [a for a in agents if load[a.id] < a.max_chats and chat.queue_id in queues[a.profile_id]]
+        agent = _choose(chat, free, at)
+        if agent is None:
+            continue
+        Offer.create(
+            chat=chat,
+            agent=agent,
+            created_at=at,
+            expires_at=at + timedelta(seconds=settings.offer_timeout),
+        )
+        Chat.update(state="offered").where(Chat.id == chat.id).execute()
+        Agent.update(idle_since=at).where(Agent.id == agent.id).execute()
+        agent.idle_since = at
+        load[agent.id] += 1
+        changes.chat(chat)
+
+
+def _choose(chat, free, at):
+    if not free:
+        return None
+    declined = dict(
+        Offer.select(Offer.agent, fn.MAX(Offer.answered_at))
+        .where((Offer.chat == chat) & Offer.state.in_(("rejected", "expired")))
+        .group_by(Offer.agent)
+        .tuples()
+    )
+    fresh = [a for a in free if a.id not in declined]
+    if fresh:
+        return min(fresh, key=lambda a: (a.idle_since or at, a.id))
+    cutoff = at - timedelta(seconds=settings.offer_timeout)
+    again = [a for a in free if declined[a.id] <= cutoff]
+    return min(again, key=lambda a: (declined[a.id], a.id), default=None)
+
+
+def _load(agent_ids):
+    """Chats each agent holds now, pending offers included."""
+    load = dict.fromkeys(agent_ids, 0)
+    chats = (
+        Participant.select(Participant.agent, fn.COUNT(Participant.id))
+        .join(Chat)
+        .where(Participant.agent.in_(agent_ids) & Participant.left_at.is_null() & (Chat.state != "ended"))
+        .group_by(Participant.agent)
+        .tuples()
+    )
+    offers = (
+        Offer.select(Offer.agent, fn.COUNT(Offer.id))
+        .where(Offer.agent.in_(agent_ids) & (Offer.state == "pending"))
+        .group_by(Offer.agent)
+        .tuples()
+    )
+    for agent_id, count in list(chats) + list(offers):
+        load[agent_id] += count
+    return load
+
+
+def _profile_queues(profile_ids):
+    queues = {pid: set() for pid in profile_ids}
+    for pid, qid in ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue).where(
+        ProfileQueue.profile.in_(list(profile_ids))
+    ).tuples():
+        queues[pid].add(qid)
+    return queues
+
+
+def related_agents(chat_id):
+    """Agents whose console shows, or showed, the chat: they hear of every change to it."""
+    parts = Participant.select(Participant.agent).where(Participant.chat == chat_id)
+    offers = Offer.select(Offer.agent).where(Offer.chat == chat_id)
+    return {row[0] for row in parts.tuples()} | {row[0] for row in offers.tuples()}
+
+
+def agent_load(agent):
+    return _load([agent.id])[agent.id]
