@@ -1,9 +1,10 @@
 """Parley's tables: the organisation (queues, profiles, agents) and its chats."""
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from peewee import (
+    JOIN,
     BooleanField,
     CharField,
     DateTimeField,
@@ -20,7 +21,7 @@ from data.db import db
 
 def now():
     """The current time in UTC, without tzinfo (SQLite stores naive timestamps)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_token():
@@ -73,6 +74,17 @@ class Agent(BaseModel):
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
 
+    # what flask-login asks of a user, without importing Flask into the data layer
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self):
+        return self.enabled
+
+    def get_id(self):
+        return str(self.id)
+
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
 
@@ -122,9 +134,7 @@ class Chat(BaseModel):
     def agents(self):
         """Agents in the chat now."""
         return (
-            Agent.select()
-            .join(Participant)
-            .where((Participant.chat == self) & Participant.left_at.is_null())
+            Agent.select().join(Participant).where((Participant.chat == self) & Participant.left_at.is_null())
         )
 
     def position(self):
@@ -136,7 +146,10 @@ class Chat(BaseModel):
             .where(
                 (Chat.queue == self.queue_id)
                 & Chat.state.in_(("waiting", "offered"))
-                & ((Chat.created_at < self.created_at) | ((Chat.created_at == self.created_at) & (Chat.id < self.id)))
+                & (
+                    (Chat.created_at < self.created_at)
+                    | ((Chat.created_at == self.created_at) & (Chat.id < self.id))
+                )
             )
             .count()
         )
@@ -182,7 +195,14 @@ class Message(BaseModel):
     @classmethod
     def for_agents(cls, chat, after=0):
         """Everything in the chat, private messages included, in order."""
-        return cls.select().where((cls.chat == chat) & (cls.seq > after)).order_by(cls.seq)
+        return (
+            cls.select(cls, Chat, Agent)
+            .join(Chat)
+            .switch(cls)
+            .join(Agent, JOIN.LEFT_OUTER)
+            .where((cls.chat == chat) & (cls.seq > after))
+            .order_by(cls.seq)
+        )
 
     @classmethod
     def for_chatter(cls, chat, after=0):

@@ -48,7 +48,12 @@ def load_file(path):
             raw = f.read()
     except OSError as e:
         raise OrgError(f"{path}: cannot read: {e.strerror}") from e
-    return load_text(raw.decode("utf-8", errors="replace"), name=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise OrgError(f"{path}, line {line}: the file must be UTF-8 text") from e
+    return load_text(text, name=str(path))
 
 
 def load_text(text, name="organisation file"):
@@ -56,8 +61,8 @@ def load_text(text, name="organisation file"):
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise OrgError(f"{name}: {e}") from e
-    entries = _check(doc, text, name)
-    with write():
+    with write():  # checked against the stored names in the same transaction that applies it
+        entries = _check(doc, text, name)
         _apply(entries)
     return {kind: len(entries[kind]) for kind in KINDS}
 
@@ -66,12 +71,15 @@ def _check(doc, text, name):
     """Validate every entry before anything is written; return them grouped by kind."""
     unknown = set(doc) - set(KINDS)
     if unknown:
-        raise OrgError(f"{name}: unknown section [[{sorted(unknown)[0]}]]; expected one of {', '.join(KINDS)}")
+        first = min(unknown, key=lambda key: _line_of(text, key) or 0)
+        raise OrgError(
+            f"{name}, {_line_name(text, first)}: unknown section [[{first}]]; expected one of {', '.join(KINDS)}"
+        )
     entries = {}
     for kind in KINDS:
         items = doc.get(kind, [])
         if not isinstance(items, list):
-            raise OrgError(f"{name}: '{kind}' must be written as [[{kind}]] tables")
+            raise OrgError(f"{name}, {_line_name(text, kind)}: '{kind}' must be written as [[{kind}]] tables")
         for i, item in enumerate(items):
             _check_entry(kind, item, _where(name, text, kind, i))
         entries[kind] = items
@@ -82,8 +90,21 @@ def _check(doc, text, name):
 def _where(name, text, kind, index):
     """Name an entry by its line, found as the index-th `[[kind]]` header."""
     headers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{kind}]]")]
-    line = f"line {headers[index]}" if index < len(headers) else f"entry {index + 1}"
+    line = f"line {headers[index]}" if index < len(headers) else _line_name(text, kind, f"entry {index + 1}")
     return f"{name}, {line}, [[{kind}]] #{index + 1}"
+
+
+def _line_of(text, key):
+    """The first line that defines the top-level `key` (as a table header or `key = ...`), or None."""
+    pattern = re.compile(
+        rf"^\s*(\[\[?\s*[\"']?{re.escape(key)}[\"']?\s*[\].]|[\"']?{re.escape(key)}[\"']?\s*[=.])"
+    )
+    return next((n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)), None)
+
+
+def _line_name(text, key, otherwise="the top level"):
+    line = _line_of(text, key)
+    return f"line {line}" if line else otherwise
 
 
 def _check_entry(kind, item, where):
@@ -97,6 +118,9 @@ def _check_entry(kind, item, where):
             raise OrgError(f"{where}: '{key}' must be {expected.__name__.replace('str', 'a string')}")
         if expected is list and not all(isinstance(v, str) for v in value):
             raise OrgError(f"{where}: '{key}' must be a list of names")
+        if expected is list and len(set(value)) < len(value):
+            twice = next(v for v in value if value.count(v) > 1)
+            raise OrgError(f"{where}: '{key}' lists '{twice}' twice")
         if expected is str and key != "password" and not value.strip():
             raise OrgError(f"{where}: '{key}' must not be empty")
     for key in REQUIRED[kind]:
@@ -121,10 +145,10 @@ def _check_references(entries, text, name):
             if item[key] in seen:
                 raise OrgError(f"{_where(name, text, kind, i)}: '{item[key]}' appears twice")
             seen.add(item[key])
-    slugs = {}
+    slugs = {q.slug: q.name for q in Queue.select()}
     for i, q in enumerate(entries["queue"]):
         slug = Queue.slug_for(q["name"])
-        if slug in slugs:
+        if slug in slugs and slugs[slug] != q["name"]:
             raise OrgError(f"{_where(name, text, 'queue', i)}: its URL would clash with '{slugs[slug]}'")
         slugs[slug] = q["name"]
     refs = [("profile", "queues", queues, "queue"), ("predefined", "queues", queues, "queue")]
@@ -167,7 +191,12 @@ def _apply_agent(a, profiles):
 
 
 def _link(table, owner_field, owner, target_field, targets):
-    """Make the link rows of `owner` exactly `targets`."""
-    table.delete().where(getattr(table, owner_field) == owner).execute()
+    """Make the link rows of `owner` exactly `targets`, leaving rows that stay untouched."""
+    owner_column, target_column = getattr(table, owner_field), getattr(table, target_field)
+    wanted = {target.id for target in targets}
+    have = {row[0] for row in table.select(target_column).where(owner_column == owner).tuples()}
+    if have - wanted:
+        table.delete().where((owner_column == owner) & target_column.in_(list(have - wanted))).execute()
     for target in targets:
-        table.create(**{owner_field: owner, target_field: target})
+        if target.id not in have:
+            table.create(**{owner_field: owner, target_field: target})

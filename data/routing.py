@@ -63,23 +63,25 @@ def say(chat, text, changes):
 
 def post_by_chatter(chat, text):
     """Post the chatter's message; refused once the chat has ended."""
-    chat = Chat.get_by_id(chat.id)
-    if chat.state == "ended":
-        raise RoutingError("This chat has ended.")
     changes = Changes()
-    post(chat, "chatter", text, changes=changes)
+    with write():  # checked in the same transaction as the insert, so it cannot land after the end
+        chat = Chat.get_by_id(chat.id)
+        if chat.state == "ended":
+            raise RoutingError("This chat has ended.")
+        post(chat, "chatter", text, changes=changes)
     return changes
 
 
 def post_by_agent(chat, agent, text, private=False):
     """Post an agent's message; only an agent in the chat may, and not after it ended."""
-    chat = Chat.get_by_id(chat.id)
-    if chat.state == "ended":
-        raise RoutingError("This chat has ended.")
-    if not is_participant(chat, agent):
-        raise RoutingError("You are not in this chat.")
     changes = Changes()
-    post(chat, "agent", text, agent=agent, private=private, changes=changes)
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        if chat.state == "ended":
+            raise RoutingError("This chat has ended.")
+        if not is_participant(chat, agent):
+            raise RoutingError("You are not in this chat.")
+        post(chat, "agent", text, agent=agent, private=private, changes=changes)
     return changes
 
 
@@ -180,7 +182,9 @@ def chatter_left(chat, at=None):
 
 def close_tab(chat, agent):
     """The agent is done with an ended chat (or one they left): its tab goes away."""
-    Participant.update(closed_at=now()).where((Participant.chat == chat) & (Participant.agent == agent)).execute()
+    Participant.update(closed_at=now()).where(
+        (Participant.chat == chat) & (Participant.agent == agent)
+    ).execute()
     changes = Changes()
     changes.chats.add(chat.id)
     return changes
@@ -199,6 +203,10 @@ def log_on(agent, profile):
             Agent.id == agent.id
         ).execute()
         changes.agents.add(agent.id)
+        # logging on again with another profile: offers from queues outside it go to someone else
+        served = ProfileQueue.select(ProfileQueue.queue).where(ProfileQueue.profile == profile)
+        outside = Chat.select(Chat.id).where(Chat.queue.not_in(served))
+        _withdraw_offers((Offer.agent == agent) & Offer.chat.in_(outside), now(), changes)
         dispatch(changes)
     return changes
 
@@ -255,7 +263,10 @@ def sign_out(agent):
                 continue
             say(chat, f"{agent.name} left the chat.", changes)
             if not chat.agents().exists():
-                Chat.update(state="waiting").where(Chat.id == chat.id).execute()
+                if chat.chatter_left_at is not None:
+                    _end(chat, at, changes)  # nobody on either side: requeueing would offer an empty chat
+                else:
+                    Chat.update(state="waiting").where(Chat.id == chat.id).execute()
             changes.chat(chat)
         dispatch(changes)
     return changes
@@ -330,7 +341,9 @@ def expire_offers(at=None):
     with write():
         for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
-            Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
+            Chat.update(state="waiting").where(
+                (Chat.id == offer.chat_id) & (Chat.state == "offered")
+            ).execute()
             pause(offer.agent, reason="You missed an offer, so you were paused.")
             changes.agents.add(offer.agent_id)
             changes.chat(offer.chat)
@@ -438,9 +451,11 @@ def _load(agent_ids):
 
 def _profile_queues(profile_ids):
     queues = {pid: set() for pid in profile_ids}
-    for pid, qid in ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue).where(
-        ProfileQueue.profile.in_(list(profile_ids))
-    ).tuples():
+    for pid, qid in (
+        ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue)
+        .where(ProfileQueue.profile.in_(list(profile_ids)))
+        .tuples()
+    ):
         queues[pid].add(qid)
     return queues
 

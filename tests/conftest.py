@@ -2,8 +2,8 @@
 
 import pytest
 
-from data.db import db, open_database
 from data import routing
+from data.db import open_database
 
 
 @pytest.fixture

@@ -1,0 +1,210 @@
+"""Parley: create_app() builds the web application; main() is the `parley` command."""
+
+import argparse
+import os
+import secrets
+import sys
+
+from flask import Flask, abort, render_template, request, session
+from flask_login import LoginManager
+
+from data import routing
+from data.db import connection, db, open_database
+from data.models import Agent
+
+DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def settings_from_env():
+    """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
+    return {
+        "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
+        "OFFER_TIMEOUT": float(os.environ.get("PARLEY_OFFER_TIMEOUT", "30")),
+        "LEAVE_GRACE": float(os.environ.get("PARLEY_LEAVE_GRACE", "10")),
+    }
+
+
+def secret_key(folder):
+    """PARLEY_SECRET_KEY, or one generated once and kept in the data folder."""
+    key = os.environ.get("PARLEY_SECRET_KEY")
+    if key:
+        return key
+    path = os.path.join(folder, "secret_key")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def create_app(background=False, **overrides):
+    """Build the Flask app; `background` starts the timer that expires offers (the server does)."""
+    app = Flask(__name__, template_folder="views", static_folder="static")
+    app.jinja_loader.searchpath.append(os.path.dirname(os.path.abspath(__file__)))
+    app.config.update(settings_from_env())
+    app.config.update(overrides)
+    app.config.update(
+        SECRET_KEY=secret_key(app.config["DATA"]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 64 * 1024},
+    )
+    routing.settings = routing.Settings(
+        offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
+    )
+    open_database(app.config["DATA"])
+    _init_requests(app)
+    _init_login(app)
+    from views import auth, chat, console, live
+
+    for module in (auth, console, chat, live):
+        app.register_blueprint(module.bp)
+    live.sock.init_app(app)
+    if background:
+        live.start_ticker(app)
+    return app
+
+
+def _init_requests(app):
+    @app.before_request
+    def open_connection():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.before_request
+    def check_csrf():
+        if request.method in UNSAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+            if not sent or not secrets.compare_digest(sent, csrf_token()):
+                abort(400, "Your session expired or the form is stale. Reload the page and try again.")
+
+    @app.context_processor
+    def template_helpers():
+        return {"csrf_token": csrf_token}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        """Say the server accepts work."""
+        return "ok", 200, {"Content-Type": "text/plain"}
+
+    for code in (400, 403, 404, 405, 409, 413):
+        app.register_error_handler(code, _error_page)
+
+
+def _error_page(error):
+    """Show an error as a short page, or as a fragment for htmx to put in the page."""
+    if request.headers.get("HX-Request"):
+        return render_template("partials/error.html", message=error.description), error.code
+    return render_template("error.html", error=error), error.code
+
+
+def csrf_token():
+    """The session's CSRF token, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _init_login(app):
+    manager = LoginManager(app)
+    manager.login_view = "auth.login"
+    manager.login_message = None
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load_agent(agent_id):
+        agent = Agent.get_or_none(Agent.id == int(agent_id))
+        return agent if agent is not None and agent.enabled else None
+
+
+# --- the `parley` command --------------------------------------------------------------------
+
+
+def main(argv=None):
+    """Run the `parley` command line."""
+    parser = argparse.ArgumentParser(prog="parley", description="Parley, a web chat desk for support teams.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the server", description="Start the Parley server.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo organisation into an empty database"
+    )
+    load = commands.add_parser(
+        "load", help="apply an organisation file", description="Apply an organisation file."
+    )
+    load.add_argument("file", help="the organisation file (TOML)")
+    load.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    args = parser.parse_args(argv)
+    if args.data:
+        os.environ["PARLEY_DATA"] = args.data
+    if args.command == "load":
+        return _load(args.file)
+    return _serve(args)
+
+
+def _load(path):
+    from data.org import OrgError, load_file
+
+    open_database(settings_from_env()["DATA"])
+    try:
+        with connection():
+            counts = load_file(path)
+    except OrgError as e:
+        print(f"parley load: {e}", file=sys.stderr)
+        print("Nothing was changed.", file=sys.stderr)
+        return 1
+    print("Loaded " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
+    return 0
+
+
+def _serve(args):
+    from data.org import load_file
+
+    folder = settings_from_env()["DATA"]
+    open_database(folder)
+    with connection():
+        if args.demo and not Agent.select().exists():
+            load_file(DEMO_FILE)
+            print("Loaded the demo organisation. Log in as (username / password):")
+            for line in _demo_logins():
+                print("  " + line)
+        elif args.demo:
+            print("The database already holds an organisation; the demo was not loaded.")
+    db.close_all()
+    from server import run
+
+    return run(args.host, args.port)
+
+
+def _demo_logins():
+    import tomllib
+
+    with open(DEMO_FILE, "rb") as f:
+        agents = tomllib.load(f)["agent"]
+    for a in agents:
+        role = "supervisor" if a.get("supervisor") else "agent"
+        yield f"{a['username']} / {a['password']}  ({a['name']}, {role})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

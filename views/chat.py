@@ -1,0 +1,178 @@
+"""The chatter's page: start a chat in a queue, wait, talk, end; and what its socket pushes."""
+
+import re
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from data import routing
+from data.models import Chat, Message, Queue
+from views.console import MAX_MESSAGE, _error
+from views.fragments import append_to, replace
+from views.live import announce
+
+bp = Blueprint("chat", __name__)
+
+EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+MAX_NAME = 80
+CHAT_COOKIE_AGE = timedelta(days=1)
+
+
+def _queue_or_404(slug):
+    return Queue.get_or_none((Queue.slug == slug) & Queue.enabled) or abort(404, "There is no such chat.")
+
+
+def _cookie_name(slug):
+    return f"parley_chat_{slug}"
+
+
+def chat_from_cookie(slug):
+    """The chat this browser started in the queue `slug`, found by its secret token, or None."""
+    token = request.cookies.get(_cookie_name(slug))
+    if not token:
+        return None
+    return Chat.select().join(Queue).where((Chat.token == token) & (Queue.slug == slug)).first()
+
+
+@bp.get("/chat/<slug>")
+def page(slug):
+    """Show the pre-chat form, or this browser's chat in the queue."""
+    queue = _queue_or_404(slug)
+    chat = chat_from_cookie(slug)
+    if chat is None:
+        return render_template("chat.html", queue=queue, chat=None, errors={}, form={})
+    messages = list(Message.for_chatter(chat))
+    return render_template("chat.html", queue=queue, chat=chat, messages=messages)
+
+
+@bp.post("/chat/<slug>")
+def start(slug):
+    """Start a chat in the queue with the optional name and e-mail."""
+    queue = _queue_or_404(slug)
+    name = request.form.get("name", "").strip()
+    email = request.form.get("email", "").strip()
+    errors = {}
+    if len(name) > MAX_NAME:
+        errors["name"] = f"Your name can be at most {MAX_NAME} characters."
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        errors["email"] = "This does not look like an e-mail address."
+    if errors:
+        form = {"name": name, "email": email}
+        return render_template("chat.html", queue=queue, chat=None, errors=errors, form=form), 400
+    chat, changes = routing.start_chat(queue, name=name, email=email)
+    announce(changes)
+    response = redirect(url_for("chat.page", slug=slug), 303)
+    response.set_cookie(
+        _cookie_name(slug),
+        chat.token,
+        max_age=CHAT_COOKIE_AGE,
+        path=f"/chat/{slug}",
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    return response
+
+
+def _own_chat(slug):
+    _queue_or_404(slug)
+    return chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
+
+
+@bp.post("/chat/<slug>/messages")
+def send(slug):
+    """Send the chatter's message."""
+    chat = _own_chat(slug)
+    text = request.form.get("text", "").strip()
+    if not text:
+        return _error("Write a message first.", "chat-alert", 400)
+    if len(text) > MAX_MESSAGE:
+        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", "chat-alert", 400)
+    try:
+        changes = routing.post_by_chatter(chat, text)
+    except routing.RoutingError as e:
+        return _error(str(e), "chat-alert", 409)
+    announce(changes)
+    return "", 204
+
+
+@bp.post("/chat/<slug>/end")
+def end(slug):
+    """End the chat from the chatter's side."""
+    chat = _own_chat(slug)
+    announce(routing.end_chat(chat))
+    return composer_html(Chat.get_by_id(chat.id))
+
+
+@bp.post("/chat/<slug>/new")
+def new(slug):
+    """Forget the ended chat in this browser and show the pre-chat form again."""
+    _queue_or_404(slug)
+    response = redirect(url_for("chat.page", slug=slug), 303)
+    response.delete_cookie(_cookie_name(slug), path=f"/chat/{slug}")
+    return response
+
+
+@bp.get("/chat/<slug>/transcript")
+def transcript(slug):
+    """Download the chat as plain text, without anything private."""
+    chat = _own_chat(slug)
+    lines = [f"Chat in {chat.queue.name}, started {chat.created_at:%Y-%m-%d %H:%M} UTC", ""]
+    for m in Message.for_chatter(chat):
+        who = _speaker(m, chat)
+        lines.append(f"[{m.created_at:%H:%M}] {who}: {m.text}" if who else f"[{m.created_at:%H:%M}] {m.text}")
+    body = "\n".join(lines) + "\n"
+    filename = f"chat-{chat.created_at:%Y%m%d-%H%M}.txt"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, mimetype="text/plain", headers=headers)
+
+
+def _speaker(message, chat):
+    if message.sender == "chatter":
+        return chat.display_name
+    if message.sender == "agent":
+        return message.agent.name
+    return ""
+
+
+def status_html(chat):
+    return render_template("partials/chat_status.html", chat=chat, agents=list(chat.agents()))
+
+
+def composer_html(chat):
+    return render_template("partials/chatter_composer.html", chat=chat)
+
+
+class ChatView:
+    """What a chat page's socket sends: the chatter's messages and the chat's state."""
+
+    def __init__(self, chat_id):
+        self.chat_id = chat_id
+        self.seq = 0
+        self.ended = None
+
+    def sync(self, seqs, modes):
+        self.seq = seqs.get(self.chat_id, 0)
+        self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
+        return self.render(("chat", self.chat_id)) + self._messages()
+
+    def render(self, event):
+        kind, _ = event
+        if kind == "log":
+            return self._messages()
+        chat = Chat.get_by_id(self.chat_id)
+        parts = [replace(status_html(chat))]
+        ended = chat.state == "ended"
+        if ended != self.ended:
+            self.ended = ended
+            parts.append(replace(composer_html(chat)))
+        return Markup("").join(parts)
+
+    def _messages(self):
+        messages = list(Message.for_chatter(self.chat_id, after=self.seq))
+        if not messages:
+            return ""
+        self.seq = messages[-1].seq
+        html = "".join(render_template("partials/message.html", m=m, viewer="chatter") for m in messages)
+        return append_to(f"log-{self.chat_id}", html)

@@ -1,0 +1,271 @@
+"""The agent's console: status, offers and chats in tabs, and what its socket pushes."""
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from data import routing
+from data.models import Agent, Chat, Message, Offer, Participant, Profile
+from views.fragments import append_to, remove, replace
+from views.live import announce
+
+bp = Blueprint("console", __name__)
+
+MAX_MESSAGE = 5000
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every console route needs a signed-in agent."""
+
+
+@bp.get("/")
+def console():
+    """Show the console with the agent's status and every chat they hold or are offered."""
+    agent = Agent.get_by_id(current_user.id)
+    chats = [_chat_context(agent, chat, mode, offer) for chat, mode, offer in console_chats(agent)]
+    return render_template("console.html", agent=agent, profiles=agent.allowed_profiles(), chats=chats)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@bp.post("/status/logon")
+def log_on():
+    """Log on with the chosen profile."""
+    profile = Profile.get_or_none(Profile.id == request.form.get("profile", type=int))
+    if profile is None:
+        return _error("Choose one of your profiles.", "status-error")
+    return _status_change(lambda agent: routing.log_on(agent, profile))
+
+
+@bp.post("/status/pause")
+def pause():
+    """Take no new offers for now."""
+    return _status_change(routing.pause)
+
+
+@bp.post("/status/resume")
+def resume():
+    """Take offers again."""
+    return _status_change(routing.resume)
+
+
+@bp.post("/status/logoff")
+def log_off():
+    """Leave the queues; open chats stay."""
+    return _status_change(routing.log_off)
+
+
+def _status_change(change):
+    agent = Agent.get_by_id(current_user.id)
+    try:
+        changes = change(agent)
+    except routing.RoutingError as e:
+        return _error(str(e), "status-error")
+    announce(changes)
+    return status_html(Agent.get_by_id(agent.id))
+
+
+def status_html(agent):
+    return render_template("partials/status.html", agent=agent, profiles=agent.allowed_profiles())
+
+
+# --- offers and chats -------------------------------------------------------------------------
+
+
+@bp.post("/offers/<int:offer_id>/accept")
+def accept(offer_id):
+    """Take the offered chat."""
+    agent = Agent.get_by_id(current_user.id)
+    offer = Offer.get_or_none((Offer.id == offer_id) & (Offer.agent == agent)) or abort(404)
+    try:
+        chat, changes = routing.accept(offer_id, agent)
+    except routing.RoutingError as e:
+        return _error(str(e), f"alert-{offer.chat_id}", 409)
+    announce(changes)
+    return controls_html(agent, Chat.get_by_id(chat.id), "active", None)
+
+
+@bp.post("/offers/<int:offer_id>/reject")
+def reject(offer_id):
+    """Give the offered chat back to its queue."""
+    agent = Agent.get_by_id(current_user.id)
+    offer = Offer.get_or_none((Offer.id == offer_id) & (Offer.agent == agent)) or abort(404)
+    try:
+        changes = routing.reject(offer_id, agent)
+    except routing.RoutingError as e:
+        return _error(str(e), f"alert-{offer.chat_id}", 409)
+    announce(changes)
+    return remove(f"tab-{offer.chat_id}", f"panel-{offer.chat_id}")
+
+
+@bp.post("/chats/<int:chat_id>/messages")
+def send(chat_id):
+    """Send the agent's message to the chat."""
+    agent, chat = _agent_and_chat(chat_id)
+    text = request.form.get("text", "").strip()
+    if not text:
+        return _error("Write a message first.", f"alert-{chat_id}", 400)
+    if len(text) > MAX_MESSAGE:
+        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", f"alert-{chat_id}", 400)
+    try:
+        changes = routing.post_by_agent(chat, agent, text)
+    except routing.RoutingError as e:
+        return _error(str(e), f"alert-{chat_id}", 409)
+    announce(changes)
+    return "", 204
+
+
+@bp.post("/chats/<int:chat_id>/end")
+def end(chat_id):
+    """End the chat; while the chatter is still there, ask first."""
+    agent, chat = _agent_and_chat(chat_id)
+    if chat.chatter_present and request.form.get("confirmed") != "yes":
+        return render_template("partials/end_dialog.html", chat=chat)
+    try:
+        changes = routing.end_chat(chat, agent)
+    except routing.RoutingError as e:
+        return _error(str(e), f"alert-{chat_id}", 409)
+    announce(changes)
+    html = controls_html(agent, Chat.get_by_id(chat_id), "ended", None)
+    closed_dialog = f'<div id="dialog-{chat_id}" hx-swap-oob="true"></div>'
+    return html + closed_dialog, {"HX-Retarget": f"#controls-{chat_id}", "HX-Reswap": "outerHTML"}
+
+
+@bp.post("/chats/<int:chat_id>/close")
+def close(chat_id):
+    """Close the tab of an ended chat."""
+    agent, chat = _agent_and_chat(chat_id, joined=False)
+    announce(routing.close_tab(chat, agent))
+    return remove(f"tab-{chat_id}", f"panel-{chat_id}")
+
+
+def _agent_and_chat(chat_id, joined=True):
+    """The signed-in agent and a chat they are in (or were in), else 404."""
+    agent = Agent.get_by_id(current_user.id)
+    chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
+    parts = Participant.select().where((Participant.chat == chat) & (Participant.agent == agent))
+    if joined:
+        parts = parts.where(Participant.left_at.is_null())
+    if not parts.exists():
+        abort(404)
+    return agent, chat
+
+
+def _error(message, target, status=400):
+    """Show `message` in the element `target` of the page, with a 4xx status."""
+    html = render_template("partials/error.html", message=message)
+    return html, status, {"HX-Retarget": f"#{target}", "HX-Reswap": "innerHTML"}
+
+
+# --- what a console shows ---------------------------------------------------------------------
+
+
+def console_chats(agent):
+    """The chats in the agent's console, as (chat, mode, offer): offered, active or ended."""
+    items = {}
+    for offer in Offer.select().where((Offer.agent == agent) & (Offer.state == "pending")):
+        items[offer.chat_id] = (offer.chat, "offer", offer)
+    for part in Participant.select().where((Participant.agent == agent) & Participant.closed_at.is_null()):
+        items[part.chat_id] = (part.chat, _mode(part), None)
+    return [items[k] for k in sorted(items)]
+
+
+def relation(agent_id, chat_id):
+    """How the chat shows in the agent's console now: (mode, offer), mode None for not at all."""
+    offer = Offer.get_or_none(
+        (Offer.agent == agent_id) & (Offer.chat == chat_id) & (Offer.state == "pending")
+    )
+    if offer is not None:
+        return "offer", offer
+    part = (
+        Participant.select()
+        .where(
+            (Participant.agent == agent_id) & (Participant.chat == chat_id) & Participant.closed_at.is_null()
+        )
+        .first()
+    )
+    return (_mode(part), None) if part is not None else (None, None)
+
+
+def _mode(part):
+    return "active" if part.left_at is None and part.chat.state == "active" else "ended"
+
+
+def _chat_context(agent, chat, mode, offer):
+    return {"chat": chat, "mode": mode, "offer": offer, "messages": Message.for_agents(chat), "agent": agent}
+
+
+def controls_html(agent, chat, mode, offer):
+    return render_template("partials/chat_controls.html", chat=chat, mode=mode, offer=offer, agent=agent)
+
+
+class ConsoleView:
+    """What one console's socket sends: tabs that appear and go, messages, status changes."""
+
+    def __init__(self, agent_id):
+        self.agent_id = agent_id
+        self.shown = {}  # chat id -> {"seq": last message sent, "mode": controls shown}
+
+    def sync(self, seqs, modes):
+        """Bring a (re)connected console up to date from what it holds: last messages, controls."""
+        agent = Agent.get_by_id(self.agent_id)
+        current = {chat.id: (chat, mode, offer) for chat, mode, offer in console_chats(agent)}
+        parts = [replace(status_html(agent))]
+        parts += [remove(f"tab-{cid}", f"panel-{cid}") for cid in seqs if cid not in current]
+        for chat_id, (chat, mode, offer) in current.items():
+            if chat_id in seqs:
+                self.shown[chat_id] = {"seq": seqs[chat_id], "mode": modes.get(chat_id)}
+                parts.append(self._update(agent, chat, mode, offer))
+            else:
+                parts.append(self._add(agent, chat, mode, offer))
+        return Markup("").join(parts)
+
+    def render(self, event):
+        kind, chat_id = event
+        if kind == "status":
+            return replace(status_html(Agent.get_by_id(self.agent_id)))
+        if kind == "log":
+            return self._messages(chat_id) if chat_id in self.shown else ""
+        mode, offer = relation(self.agent_id, chat_id)
+        if mode is None:
+            if self.shown.pop(chat_id, None) is None:
+                return ""
+            return remove(f"tab-{chat_id}", f"panel-{chat_id}")
+        agent = Agent.get_by_id(self.agent_id)
+        chat = Chat.get_by_id(chat_id)
+        if chat_id not in self.shown:
+            return self._add(agent, chat, mode, offer)
+        return self._update(agent, chat, mode, offer)
+
+    def _add(self, agent, chat, mode, offer):
+        context = _chat_context(agent, chat, mode, offer)
+        context["messages"] = list(context["messages"])
+        last = context["messages"][-1].seq if context["messages"] else 0
+        self.shown[chat.id] = {"seq": last, "mode": mode}
+        tab = render_template("partials/chat_tab.html", **context)
+        panel = render_template("partials/chat_panel.html", **context)
+        return append_to("tabs", tab) + append_to("panels", panel)
+
+    def _update(self, agent, chat, mode, offer):
+        shown = self.shown[chat.id]
+        parts = [
+            replace(render_template("partials/tab_label.html", chat=chat, mode=mode)),
+            replace(render_template("partials/details.html", chat=chat)),
+        ]
+        if shown["mode"] != mode:
+            shown["mode"] = mode
+            parts.append(replace(controls_html(agent, chat, mode, offer)))
+        parts.append(self._messages(chat.id))
+        return Markup("").join(parts)
+
+    def _messages(self, chat_id):
+        shown = self.shown[chat_id]
+        messages = list(Message.for_agents(chat_id, after=shown["seq"]))
+        if not messages:
+            return ""
+        shown["seq"] = messages[-1].seq
+        html = "".join(render_template("partials/message.html", m=m, viewer="agent") for m in messages)
+        return append_to(f"log-{chat_id}", html)

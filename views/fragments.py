@@ -1,0 +1,24 @@
+"""Wrap rendered partials for out-of-band swaps; partials themselves never carry hx-swap-oob."""
+
+import re
+
+from markupsafe import Markup, escape
+
+FIRST_TAG = re.compile(r"^(\s*<[a-zA-Z][a-zA-Z0-9-]*)")
+
+
+def replace(html):
+    """Swap `html` in place of the element with the same id."""
+    return Markup(FIRST_TAG.sub(r'\1 hx-swap-oob="true"', str(html), count=1))
+
+
+def append_to(target_id, html):
+    """Append `html` inside the element `target_id`."""
+    if not html:
+        return Markup("")
+    return Markup(f'<div id="{escape(target_id)}" hx-swap-oob="beforeend">{html}</div>')
+
+
+def remove(*element_ids):
+    """Delete the elements with these ids."""
+    return Markup("".join(f'<div id="{escape(i)}" hx-swap-oob="delete"></div>' for i in element_ids))

@@ -1,0 +1,275 @@
+"""Real time: the hub that fans events out to browser sockets, the socket endpoints and the timer.
+
+An event only says *what* changed ("log", chat 12). Each socket's own sender renders what its
+browser lacks from the database, so a socket never misses, repeats or reorders a message, and an
+event is small enough to cross a Redis pub/sub channel unchanged when Parley outgrows one process.
+"""
+
+import json
+import queue
+import threading
+import time
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, copy_current_request_context, current_app, request
+from flask_login import current_user
+from flask_sock import Sock
+
+from data import routing
+from data.db import connection, db
+from data.models import Chat
+
+bp = Blueprint("live", __name__)
+sock = Sock()
+
+OVERLOADED = 1013  # "try again later": htmx reconnects and resyncs
+HELLO_TIMEOUT = 10
+SEND_QUEUE = 1000
+
+
+class Hub:
+    """Channels ("agent:3", "chat:12") to the sockets listening on them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._channels = defaultdict(set)
+
+    def subscribe(self, channel, viewer):
+        with self._lock:
+            self._channels[channel].add(viewer)
+
+    def unsubscribe(self, channel, viewer):
+        """Stop sending to `viewer`; return how many sockets still listen on the channel."""
+        with self._lock:
+            viewers = self._channels.get(channel, set())
+            viewers.discard(viewer)
+            if not viewers:
+                self._channels.pop(channel, None)
+            return len(viewers)
+
+    def publish(self, channel, event):
+        with self._lock:
+            targets = list(self._channels.get(channel, ()))
+        for viewer in targets:
+            viewer.deliver(event)
+
+    def listeners(self, channel):
+        with self._lock:
+            return len(self._channels.get(channel, ()))
+
+    def close_all(self, code):
+        with self._lock:
+            everyone = {v for viewers in self._channels.values() for v in viewers}
+        for viewer in everyone:
+            viewer.close(code)
+
+
+hub = Hub()
+
+
+def announce(changes):
+    """Tell every socket concerned what `changes` changed."""
+    with connection():
+        for chat_id in sorted(changes.logs):
+            _publish_chat(chat_id, ("log", chat_id))
+        for chat_id in sorted(changes.chats):
+            _publish_chat(chat_id, ("chat", chat_id))
+        waiting = (
+            Chat.select(Chat.id)
+            .where(Chat.queue.in_(list(changes.queues)) & Chat.state.in_(("waiting", "offered")))
+            .tuples()
+            if changes.queues
+            else []
+        )
+        for (chat_id,) in waiting:
+            if chat_id not in changes.chats:
+                hub.publish(f"chat:{chat_id}", ("chat", chat_id))
+    for agent_id in changes.agents:
+        hub.publish(f"agent:{agent_id}", ("status", None))
+
+
+def _publish_chat(chat_id, event):
+    hub.publish(f"chat:{chat_id}", event)
+    for agent_id in routing.related_agents(chat_id):
+        hub.publish(f"agent:{agent_id}", event)
+
+
+class LockedSocket:
+    """The raw socket, written whole (sendall) and by one writer at a time.
+
+    simple-websocket writes with send(), which under gevent truncates large frames, and its ping
+    thread writes beside ours; both corrupt frames without this.
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._lock = threading.Lock()
+
+    def send(self, data):
+        with self._lock:
+            self._raw.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
+class Viewer:
+    """One browser socket: a bounded queue of events and one sender that renders and writes them."""
+
+    def __init__(self, ws, view):
+        self.ws = ws
+        self.view = view
+        self.events = queue.Queue(maxsize=SEND_QUEUE)
+        self.closed = False
+
+    def deliver(self, event):
+        try:
+            self.events.put_nowait(event)
+        except queue.Full:
+            self.close(OVERLOADED)
+
+    def run(self, hello):
+        """Send the browser what it lacks, then every change as it comes, until the socket closes."""
+        try:
+            self._send(self._render(self.view.sync, *hello))
+            while not self.closed:
+                batch = [self.events.get()]
+                while not self.events.empty() and len(batch) < 100:
+                    batch.append(self.events.get_nowait())
+                if None in batch:
+                    break
+                self._send(self._render(self._render_events, dict.fromkeys(batch)))
+        except Exception:  # noqa: BLE001 - the browser reconnects and resyncs from the database
+            current_app.logger.exception("socket sender failed")
+            self.close(1011)
+
+    def _render(self, produce, *args):
+        with connection():
+            return produce(*args)
+
+    def _render_events(self, events):
+        return "".join(self.view.render(event) for event in events)
+
+    def _send(self, html):
+        if html and not self.closed:
+            try:
+                self.ws.send(html)
+            except Exception:  # noqa: BLE001 - any failure means this socket is gone
+                self.close()
+
+    def stop(self):
+        self.closed = True
+        try:
+            self.events.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def close(self, code=1000):
+        if self.closed:
+            return
+        self.stop()
+        try:
+            self.ws.close(reason=code)
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
+
+def prepare_upgrade():
+    """Check a socket upgrade's Origin and make its connection safe to write from two places."""
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        abort(403, "This page may not connect here.")
+    environ = request.environ
+    # permessage-deflate costs memory and CPU per socket for small HTML fragments
+    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+    for key in ("gunicorn.socket", "werkzeug.socket"):
+        if key in environ and not isinstance(environ[key], LockedSocket):
+            environ[key] = LockedSocket(environ[key])
+
+
+def serve_socket(ws, channel, view, on_close=None):
+    """Run one browser socket: subscribe, read the hello, send until the browser goes."""
+    if not db.is_closed():
+        db.close()  # a socket lives for hours: never hold a pooled connection while idle
+    viewer = Viewer(ws, view)
+    hub.subscribe(channel, viewer)
+    sender = None
+    try:
+        hello = _parse_hello(ws.receive(timeout=HELLO_TIMEOUT))
+        # the sender renders with this request's context: url_for, the session's CSRF token
+        run = copy_current_request_context(viewer.run)
+        sender = threading.Thread(target=run, args=(hello,), daemon=True)
+        sender.start()
+        while ws.connected and not viewer.closed:
+            ws.receive(timeout=30)  # the browser only says hello; we wait for it to go
+    finally:
+        left = hub.unsubscribe(channel, viewer)
+        viewer.stop()
+        if on_close is not None:
+            on_close(left)
+
+
+def _parse_hello(text):
+    """The browser's hello: per chat, the last message it holds and the controls it shows.
+
+    {"seqs": {"12": 5}, "modes": {"12": "active"}} becomes ({12: 5}, {12: "active"}).
+    """
+    try:
+        hello = json.loads(text or "{}")
+        seqs = {int(k): int(v) for k, v in hello.get("seqs", {}).items()}
+        modes = {int(k): str(v) for k, v in hello.get("modes", {}).items()}
+        return seqs, modes
+    except (ValueError, TypeError, AttributeError):
+        return {}, {}
+
+
+def start_ticker(app, every=0.5):
+    """Expire offers, notice departed chatters and offer waiting chats, from the database, forever."""
+
+    def loop():
+        while True:
+            try:
+                with connection():
+                    changes = routing.tick()
+                announce(changes)
+            except Exception:  # noqa: BLE001 - the timer must outlive any one failure
+                app.logger.exception("routing tick failed")
+            time.sleep(every)
+
+    threading.Thread(target=loop, name="parley-ticker", daemon=True).start()
+
+
+@bp.before_request
+def check_upgrade():
+    prepare_upgrade()
+
+
+@sock.route("/ws/console", bp=bp)
+def console_socket(ws):
+    """Push the agent's offers, chats and status to their console."""
+    from views.console import ConsoleView
+
+    if not current_user.is_authenticated:
+        return
+    serve_socket(ws, f"agent:{current_user.id}", ConsoleView(current_user.id))
+
+
+@sock.route("/chat/<slug>/ws", bp=bp)
+def chat_socket(ws, slug):
+    """Push the chatter's messages and the chat's state to their page."""
+    from views.chat import ChatView, chat_from_cookie
+
+    chat = chat_from_cookie(slug)
+    if chat is None:
+        return
+    channel = f"chat:{chat.id}"
+    announce(routing.chatter_back(chat))
+
+    def on_close(left):
+        if not left:
+            with connection():
+                routing.chatter_away(chat)
+
+    serve_socket(ws, channel, ChatView(chat.id), on_close)
