@@ -1,5 +1,15 @@
 """Fixtures shared by every test: a fresh SQLite file per test."""
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 
 from data import routing
@@ -23,3 +33,122 @@ def routing_settings():
     routing.settings = routing.Settings()
     yield routing.settings
     routing.settings = saved
+
+
+# --- a real server on 127.0.0.1 ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+ORG_FILE = Path(__file__).resolve().parent / "org.toml"
+PASSWORDS = {"ann": "ann-password", "ben": "ben-password", "cat": "cat-password", "dan": "dan-password"}
+PASSWORDS["sue"] = "sue-password"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Parley:
+    """A `parley serve` process with its own data folder and port, loaded with tests/org.toml."""
+
+    def __init__(self, folder, offer_timeout=30, leave_grace=10):
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            PARLEY_DATA=str(folder),
+            PARLEY_OFFER_TIMEOUT=str(offer_timeout),
+            PARLEY_LEAVE_GRACE=str(leave_grace),
+        )
+        self.process = None
+        self.log = folder.parent / f"server-{self.port}.log"
+
+    def command(self, *args):
+        return [sys.executable, "-m", "app", *args]
+
+    def load(self, org_file=ORG_FILE):
+        subprocess.run(
+            self.command("load", str(org_file)), cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command("serve", "--port", str(self.port)),
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._healthy, timeout=20, message=f"the server at {self.url} (log: {self.log})")
+        return self
+
+    def _healthy(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"the server exited with {self.process.returncode}: {self.log.read_text()}")
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                return response.read() == b"ok"
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def errors(self):
+        """Tracebacks the server logged: a test that passes with these still found a bug."""
+        text = self.log.read_text() if self.log.exists() else ""
+        return [line for line in text.splitlines() if "Traceback" in line]
+
+
+@pytest.fixture(scope="session")
+def org_database(tmp_path_factory):
+    """A database with tests/org.toml loaded once, copied into each server's data folder."""
+    folder = tmp_path_factory.mktemp("org")
+    Parley(folder).load()
+    return folder / "parley.db"
+
+
+@pytest.fixture
+def start_server(tmp_path, org_database):
+    """Start a fresh server; settings (offer_timeout, leave_grace) may be passed."""
+    servers = []
+
+    def start(**settings):
+        server = Parley(tmp_path / f"data{len(servers)}", **settings)
+        server.folder.mkdir()
+        shutil.copy(org_database, server.folder / "parley.db")
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+    for server in servers:
+        assert not server.errors(), server.log.read_text()
+
+
+@pytest.fixture
+def server(start_server):
+    """A fresh server with the default settings."""
+    return start_server()
