@@ -1,5 +1,6 @@
 """Parley's tables: the organisation (queues, profiles, agents) and its chats."""
 
+import json
 import secrets
 from datetime import UTC, datetime
 
@@ -168,6 +169,24 @@ class Participant(BaseModel):
     closed_at = DateTimeField(null=True)
 
 
+class Invitation(BaseModel):
+    """An agent in a chat asking a colleague, or anyone in a queue, to join it."""
+
+    chat = ForeignKeyField(Chat, backref="invitations", on_delete="CASCADE")
+    inviter = ForeignKeyField(Agent)
+    invitee = ForeignKeyField(Agent, null=True)  # a named colleague, or None for anyone in `queue`
+    queue = ForeignKeyField(Queue, null=True)
+    stay = BooleanField(default=True)  # False: the inviter leaves once the invitee joins
+    # "pending", "accepted", "declined" or "cancelled"
+    state = CharField(default="pending", index=True)
+    created_at = DateTimeField(default=now)
+    answered_at = DateTimeField(null=True)
+
+    @property
+    def target_name(self):
+        return self.invitee.name if self.invitee_id else f"anyone in {self.queue.name}"
+
+
 class Offer(BaseModel):
     chat = ForeignKeyField(Chat, backref="offers", on_delete="CASCADE")
     agent = ForeignKeyField(Agent, backref="offers")
@@ -176,6 +195,7 @@ class Offer(BaseModel):
     created_at = DateTimeField(default=now)
     expires_at = DateTimeField(index=True)
     answered_at = DateTimeField(null=True)
+    invitation = ForeignKeyField(Invitation, null=True, on_delete="CASCADE")
 
 
 class Message(BaseModel):
@@ -188,9 +208,19 @@ class Message(BaseModel):
     agent = ForeignKeyField(Agent, null=True)
     text = TextField()
     private = BooleanField(default=False)
+    # "text"; "options" (text is the question, options a JSON list); "answer" (to question seq
+    # answer_to, option index choice)
+    kind = CharField(default="text")
+    options = TextField(null=True)
+    answer_to = IntegerField(null=True)
+    choice = IntegerField(null=True)  # on a question: the option chosen, once answered
 
     class Meta:
         indexes = ((("chat", "seq"), True),)
+
+    @property
+    def option_list(self):
+        return json.loads(self.options or "[]")
 
     @classmethod
     def for_agents(cls, chat, after=0):
@@ -223,6 +253,34 @@ class PredefinedQueue(BaseModel):
         indexes = ((("predefined", "queue"), True),)
 
 
+class OptionSet(BaseModel):
+    """A question with its options that agents offer often, kept like predefined messages."""
+
+    title = CharField(unique=True)
+    question = TextField()
+    options = TextField()  # JSON list
+
+    @property
+    def option_list(self):
+        return json.loads(self.options)
+
+
+class OptionSetQueue(BaseModel):
+    option_set = ForeignKeyField(OptionSet, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKeyField(Queue, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("option_set", "queue"), True),)
+
+
+def for_queue(model, link, queue_id):
+    """Rows of `model` (Predefined, OptionSet) offered in a queue: those for every queue or for it."""
+    field = getattr(link, model._meta.name)
+    linked = link.select(field).where(link.queue == queue_id)
+    unlinked = ~model.id.in_(link.select(field))
+    return model.select().where(model.id.in_(linked) | unlinked).order_by(model.title)
+
+
 ALL_MODELS = [
     Queue,
     Profile,
@@ -231,8 +289,11 @@ ALL_MODELS = [
     AgentProfile,
     Chat,
     Participant,
+    Invitation,
     Offer,
     Message,
     Predefined,
     PredefinedQueue,
+    OptionSet,
+    OptionSetQueue,
 ]

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from peewee import fn
 
+from data import invitations
 from data.db import write
 from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, now
 
@@ -32,9 +33,10 @@ class Changes:
     logs: set = field(default_factory=set)  # chats with new messages
     agents: set = field(default_factory=set)  # agents whose status changed
     queues: set = field(default_factory=set)  # queues whose waiting line moved
+    updated: set = field(default_factory=set)  # (chat, seq) of messages changed after posting
 
     def merge(self, other):
-        for name in ("chats", "logs", "agents", "queues"):
+        for name in ("chats", "logs", "agents", "queues", "updated"):
             getattr(self, name).update(getattr(other, name))
         return self
 
@@ -128,6 +130,7 @@ def end_chat(chat, agent=None):
 
 def _end(chat, at, changes):
     Chat.update(state="ended", ended_at=at).where(Chat.id == chat.id).execute()
+    invitations.cancel(chat, at, changes)
     _withdraw_offers(Offer.chat == chat, at, changes)
     changes.chat(chat)
 
@@ -136,9 +139,17 @@ def _withdraw_offers(condition, at, changes):
     """Withdraw pending offers matching `condition`; their chats go back to the queue unless ended."""
     for offer in Offer.select().where(condition & (Offer.state == "pending")):
         Offer.update(state="withdrawn", answered_at=at).where(Offer.id == offer.id).execute()
-        Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
-        changes.chat(offer.chat)
+        _unanswered(offer, at, changes, "could not take")
         changes.agents.add(offer.agent_id)
+
+
+def _unanswered(offer, at, changes, why):
+    """An offer came to nothing: its chat goes back to the queue, or its invitation moves on."""
+    if offer.invitation_id:
+        invitations.declined(offer, at, changes, why)
+    else:
+        Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
+    changes.chat(offer.chat)
 
 
 def chatter_away(chat):
@@ -294,6 +305,9 @@ def accept(offer_id, agent):
             raise RoutingError(_why_not(offer_id, agent))
         offer = Offer.get_by_id(offer_id)
         chat = offer.chat
+        if offer.invitation_id:
+            invitations.joined(offer, agent, at, changes)
+            return chat, changes
         Chat.update(state="active", accepted_at=at).where(Chat.id == chat.id).execute()
         Participant.create(chat=chat, agent=agent, joined_at=at)
         say(chat, f"{agent.name} joined the chat.", changes)
@@ -314,9 +328,7 @@ def reject(offer_id, agent):
         )
         if not won:
             raise RoutingError(_why_not(offer_id, agent))
-        offer = Offer.get_by_id(offer_id)
-        Chat.update(state="waiting").where((Chat.id == offer.chat_id) & (Chat.state == "offered")).execute()
-        changes.chat(offer.chat)
+        _unanswered(Offer.get_by_id(offer_id), at, changes, "declined")
         dispatch(changes)
     return changes
 
@@ -341,12 +353,9 @@ def expire_offers(at=None):
     with write():
         for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
-            Chat.update(state="waiting").where(
-                (Chat.id == offer.chat_id) & (Chat.state == "offered")
-            ).execute()
             pause(offer.agent, reason="You missed an offer, so you were paused.")
+            _unanswered(offer, at, changes, "did not answer")
             changes.agents.add(offer.agent_id)
-            changes.chat(offer.chat)
         dispatch(changes, at)
     return changes
 

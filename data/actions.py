@@ -1,0 +1,86 @@
+"""What an agent can do in a chat beyond typing: predefined messages and option menus."""
+
+import json
+
+from data import routing
+from data.db import write
+from data.models import Chat, Message, OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
+
+MAX_OPTIONS = 10
+MAX_QUESTION = 300
+MAX_OPTION = 100
+
+
+def predefined_for(chat):
+    return for_queue(Predefined, PredefinedQueue, chat.queue_id)
+
+
+def option_sets_for(chat):
+    return for_queue(OptionSet, OptionSetQueue, chat.queue_id)
+
+
+def fill(text, chat, agent):
+    """Fill the placeholders of a predefined message; an unknown chatter is greeted as "there"."""
+    values = {"{chatter_name}": chat.chatter_name.strip() or "there", "{agent_name}": agent.name.strip()}
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def check_options(question, options):
+    """Clean a question and its options; raise RoutingError naming what is wrong."""
+    question = question.strip()
+    options = [o.strip() for o in options if o.strip()]
+    if not question:
+        raise routing.RoutingError("Write the question.")
+    if len(question) > MAX_QUESTION:
+        raise routing.RoutingError(f"The question can hold at most {MAX_QUESTION} characters.")
+    if not 2 <= len(options) <= MAX_OPTIONS:
+        raise routing.RoutingError(f"Give between 2 and {MAX_OPTIONS} options.")
+    if any(len(o) > MAX_OPTION for o in options):
+        raise routing.RoutingError(f"An option can hold at most {MAX_OPTION} characters.")
+    if len({o.casefold() for o in options}) < len(options):
+        raise routing.RoutingError("Each option must be different.")
+    return question, options
+
+
+def offer_options(chat, agent, question, options):
+    """Ask the chatter a question with buttons to answer it."""
+    question, options = check_options(question, options)
+    changes = routing.Changes()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        if chat.state == "ended":
+            raise routing.RoutingError("This chat has ended.")
+        if not routing.is_participant(chat, agent):
+            raise routing.RoutingError("You are not in this chat.")
+        message = routing.post(chat, "agent", question, agent=agent, changes=changes)
+        Message.update(kind="options", options=json.dumps(options)).where(Message.id == message.id).execute()
+    return changes
+
+
+def answer(chat, seq, choice):
+    """Record the chatter's choice; the first answer to a question wins, later clicks change nothing."""
+    changes = routing.Changes()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        question = Message.get_or_none(
+            (Message.chat == chat) & (Message.seq == seq) & (Message.kind == "options")
+        )
+        if question is None or question.private:
+            raise routing.RoutingError("There is no such question.")
+        if not 0 <= choice < len(question.option_list):
+            raise routing.RoutingError("There is no such option.")
+        if chat.state == "ended":
+            raise routing.RoutingError("This chat has ended.")
+        won = (
+            Message.update(choice=choice)
+            .where((Message.id == question.id) & Message.choice.is_null())
+            .execute()
+        )
+        if not won:
+            raise routing.RoutingError("This question has already been answered.")
+        reply = routing.post(chat, "chatter", question.option_list[choice], changes=changes)
+        Message.update(kind="answer", answer_to=seq, choice=choice).where(Message.id == reply.id).execute()
+        changes.updated.add((chat.id, seq))
+    return changes
