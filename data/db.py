@@ -32,7 +32,22 @@ def open_database(folder):
     db.initialize(database)
     with database.connection_context():
         database.create_tables(ALL_MODELS, safe=True)
+        _create_search_index(database)
     return database
+
+
+def _create_search_index(database):
+    """The full-text index of messages (FTS5 over message.text); data/routing.post keeps it current."""
+    exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'").fetchone()
+    if exists:
+        return
+    with database.atomic():
+        database.execute_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
+            "text, content='message', content_rowid='id', tokenize='porter unicode61')"
+        )
+        # a database from before the index: index the messages it already holds
+        database.execute_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
 
 
 def write():

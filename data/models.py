@@ -281,6 +281,13 @@ def for_queue(model, link, queue_id):
     return model.select().where(model.id.in_(linked) | unlinked).order_by(model.title)
 
 
+class Setting(BaseModel):
+    """A setting supervisors change at run time (e.g. "retention_days"), as text."""
+
+    key = CharField(unique=True)
+    value = TextField()
+
+
 ALL_MODELS = [
     Queue,
     Profile,
@@ -296,4 +303,5 @@ ALL_MODELS = [
     PredefinedQueue,
     OptionSet,
     OptionSetQueue,
+    Setting,
 ]

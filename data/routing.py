@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from peewee import fn
 
-from data import invitations
+from data import invitations, logs
 from data.db import write
 from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, now
 
@@ -53,6 +53,7 @@ def post(chat, sender, text, agent=None, private=False, changes=None):
     with write():
         seq = (Message.select(fn.MAX(Message.seq)).where(Message.chat == chat).scalar() or 0) + 1
         message = Message.create(chat=chat, seq=seq, sender=sender, agent=agent, text=text, private=private)
+        logs.index_message(message)
     if changes is not None:
         changes.logs.add(chat.id)
     return message
@@ -108,15 +109,20 @@ def start_chat(queue, name="", email=""):
     return chat, changes
 
 
-def end_chat(chat, agent=None):
-    """End the chat, by `agent` or (None) by the chatter; ending twice changes nothing."""
+def end_chat(chat, agent=None, supervising=False):
+    """End the chat, by `agent` or (None) by the chatter; ending twice changes nothing.
+
+    `supervising`: `agent` is a supervisor ending a chat they need not be in (from the live view).
+    """
     changes = Changes()
     at = now()
     with write():
         chat = Chat.get_by_id(chat.id)
         if chat.state == "ended":
             return changes
-        if agent is not None and not is_participant(chat, agent):
+        if supervising and not agent.supervisor:
+            raise RoutingError("Only supervisors may end other agents' chats.")
+        if agent is not None and not supervising and not is_participant(chat, agent):
             raise RoutingError("You are not in this chat.")
         _end(chat, at, changes)
         if agent is None:
@@ -330,6 +336,43 @@ def reject(offer_id, agent):
             raise RoutingError(_why_not(offer_id, agent))
         _unanswered(Offer.get_by_id(offer_id), at, changes, "declined")
         dispatch(changes)
+    return changes
+
+
+def assign(chat, agent, at=None):
+    """Offer a waiting chat to the agent a supervisor chose; an offer of it to someone else is withdrawn.
+
+    The chat arrives as an ordinary offer (Accept/Reject, the offer timeout), whatever the
+    agent's profile; the agent must be available and below their maximum of chats.
+    """
+    changes = Changes()
+    at = at or now()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        agent = Agent.get_by_id(agent.id)
+        if chat.state not in ("waiting", "offered"):
+            raise RoutingError("This chat is no longer waiting.")
+        if not agent.enabled or agent.status != "available":
+            raise RoutingError(f"{agent.name} is not available.")
+        mine = (Offer.chat == chat) & (Offer.agent == agent) & (Offer.state == "pending")
+        if Offer.select().where(mine).exists():
+            raise RoutingError(f"This chat is already offered to {agent.name}.")
+        if agent_load(agent) >= agent.max_chats:
+            raise RoutingError(f"{agent.name} already has {agent.max_chats} chats, their maximum.")
+        _withdraw_offers((Offer.chat == chat) & Offer.invitation.is_null(), at, changes)
+        won = Chat.update(state="offered").where((Chat.id == chat.id) & (Chat.state == "waiting")).execute()
+        if not won:
+            raise RoutingError("This chat is no longer waiting.")
+        Offer.create(
+            chat=chat,
+            agent=agent,
+            created_at=at,
+            expires_at=at + timedelta(seconds=settings.offer_timeout),
+        )
+        Agent.update(idle_since=at).where(Agent.id == agent.id).execute()
+        changes.chat(chat)
+        changes.agents.add(agent.id)
+        dispatch(changes, at)  # an agent whose offer was withdrawn may take another waiting chat
     return changes
 
 
