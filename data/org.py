@@ -1,20 +1,25 @@
 """The organisation file: queues, profiles, agents and predefined messages in TOML, applied at once."""
 
+import json
 import re
 import tomllib
 
+from data.actions import check_options
 from data.db import write
 from data.models import (
     Agent,
     AgentProfile,
+    OptionSet,
+    OptionSetQueue,
     Predefined,
     PredefinedQueue,
     Profile,
     ProfileQueue,
     Queue,
 )
+from data.routing import RoutingError
 
-KINDS = ("queue", "profile", "agent", "predefined")
+KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {
     "queue": {"name": str},
     "profile": {"name": str, "queues": list},
@@ -27,14 +32,17 @@ FIELDS = {
         "max_chats": int,
     },
     "predefined": {"title": str, "text": str, "queues": list},
+    "option_set": {"title": str, "question": str, "options": list, "queues": list},
 }
 REQUIRED = {
     "queue": ("name",),
     "profile": ("name", "queues"),
     "agent": ("username", "password", "name"),
     "predefined": ("title", "text"),
+    "option_set": ("title", "question", "options"),
 }
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+UNSAFE_NAME = re.compile(r"[/?#%\\]")
 
 
 class OrgError(Exception):
@@ -126,6 +134,13 @@ def _check_entry(kind, item, where):
     for key in REQUIRED[kind]:
         if key not in item:
             raise OrgError(f"{where}: '{key}' is missing")
+    if kind == "option_set":
+        try:
+            check_options(item["question"], item["options"])
+        except RoutingError as e:
+            raise OrgError(f"{where}: {e}") from e
+    if kind == "queue" and UNSAFE_NAME.search(item["name"]):
+        raise OrgError(f"{where}: a queue name may not hold / ? # % or \\, since it becomes a URL")
     if kind == "agent":
         if not USERNAME.match(item["username"]):
             raise OrgError(f"{where}: username may hold only letters, digits, '.', '_' and '-'")
@@ -138,7 +153,13 @@ def _check_entry(kind, item, where):
 def _check_references(entries, text, name):
     queues = {q["name"] for q in entries["queue"]} | {q.name for q in Queue.select()}
     profiles = {p["name"] for p in entries["profile"]} | {p.name for p in Profile.select()}
-    keys = {"queue": "name", "profile": "name", "agent": "username", "predefined": "title"}
+    keys = {
+        "queue": "name",
+        "profile": "name",
+        "agent": "username",
+        "predefined": "title",
+        "option_set": "title",
+    }
     for kind, key in keys.items():
         seen = set()
         for i, item in enumerate(entries[kind]):
@@ -152,6 +173,7 @@ def _check_references(entries, text, name):
             raise OrgError(f"{_where(name, text, 'queue', i)}: its URL would clash with '{slugs[slug]}'")
         slugs[slug] = q["name"]
     refs = [("profile", "queues", queues, "queue"), ("predefined", "queues", queues, "queue")]
+    refs.append(("option_set", "queues", queues, "queue"))
     refs.append(("agent", "profiles", profiles, "profile"))
     for kind, key, known, what in refs:
         for i, item in enumerate(entries[kind]):
@@ -177,6 +199,12 @@ def _apply(entries):
         item.text = d["text"]
         item.save()
         _link(PredefinedQueue, "predefined", item, "queue", [queues[n] for n in d.get("queues", [])])
+    for o in entries["option_set"]:
+        item = OptionSet.get_or_none(OptionSet.title == o["title"]) or OptionSet(title=o["title"])
+        item.question = o["question"]
+        item.options = json.dumps(o["options"])
+        item.save()
+        _link(OptionSetQueue, "option_set", item, "queue", [queues[n] for n in o.get("queues", [])])
 
 
 def _apply_agent(a, profiles):

@@ -11,7 +11,7 @@ from peewee import fn
 
 from data import invitations, logs
 from data.db import write
-from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, now
+from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, Queue, now
 
 
 @dataclass
@@ -435,11 +435,18 @@ def dispatch(changes, at=None):
     timeout, so a lone agent is not nagged at once.
     """
     at = at or now()
-    waiting = list(Chat.select().where(Chat.state == "waiting").order_by(Chat.created_at, Chat.id))
+    waiting = list(
+        Chat.select()
+        .join(Queue)
+        .where((Chat.state == "waiting") & Queue.enabled)
+        .order_by(Chat.created_at, Chat.id)
+    )
     if not waiting:
         return
     agents = list(
-        Agent.select().where((Agent.status == "available") & Agent.enabled & Agent.profile.is_null(False))
+        Agent.select()
+        .join(Profile, on=(Agent.profile == Profile.id))
+        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
     )
     if not agents:
         return

@@ -115,7 +115,7 @@ def last_header_line(text, kind):
 
 def test_valid_file_creates_everything(database):
     counts = load_text(GOOD)
-    assert counts == {"queue": 2, "profile": 2, "agent": 2, "predefined": 2}
+    assert counts == {"queue": 2, "profile": 2, "agent": 2, "predefined": 2, "option_set": 0}
     assert {q.name: q.slug for q in Queue.select()} == {"Support": "support", "Sales Team": "sales-team"}
     assert all(q.enabled for q in Queue.select())
     assert links(Profile.get(name="Support desk")) == ["Support"]
@@ -146,7 +146,7 @@ def test_loading_twice_changes_nothing(database):
     load_text(GOOD)
     before = snapshot()
     hash_before = Agent.get(username="alice").password_hash
-    assert load_text(GOOD) == {"queue": 2, "profile": 2, "agent": 2, "predefined": 2}
+    assert load_text(GOOD) == {"queue": 2, "profile": 2, "agent": 2, "predefined": 2, "option_set": 0}
     assert snapshot() == before
     assert Agent.get(username="alice").password_hash == hash_before
 
@@ -211,13 +211,13 @@ profiles = ["Everything", "Sales only"]
 def test_empty_file_changes_nothing(database):
     load_text(GOOD)
     before = snapshot()
-    assert load_text("# nothing yet\n") == {"queue": 0, "profile": 0, "agent": 0, "predefined": 0}
+    assert load_text("# nothing yet\n") == {"queue": 0, "profile": 0, "agent": 0, "predefined": 0, "option_set": 0}
     assert snapshot() == before
 
 
 def test_demo_file_loads(database):
     counts = load_file(DEMO)
-    assert counts == {"queue": 2, "profile": 3, "agent": 4, "predefined": 5}
+    assert counts == {"queue": 2, "profile": 3, "agent": 4, "predefined": 5, "option_set": 2}
     assert names(Queue) == ["Sales", "Support"]
     assert Agent.get(username="alice").check_password("alice-demo-pass")
     assert Agent.get(username="sam").supervisor
