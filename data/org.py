@@ -21,8 +21,8 @@ from data.routing import RoutingError
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {
-    "queue": {"name": str},
-    "profile": {"name": str, "queues": list},
+    "queue": {"name": str, "enabled": bool},
+    "profile": {"name": str, "queues": list, "enabled": bool},
     "agent": {
         "username": str,
         "password": str,
@@ -30,6 +30,7 @@ FIELDS = {
         "profiles": list,
         "supervisor": bool,
         "max_chats": int,
+        "enabled": bool,
     },
     "predefined": {"title": str, "text": str, "queues": list},
     "option_set": {"title": str, "question": str, "options": list, "queues": list},
@@ -37,7 +38,7 @@ FIELDS = {
 REQUIRED = {
     "queue": ("name",),
     "profile": ("name", "queues"),
-    "agent": ("username", "password", "name"),
+    "agent": ("username", "name"),  # and "password" for an agent not stored yet
     "predefined": ("title", "text"),
     "option_set": ("title", "question", "options"),
 }
@@ -144,7 +145,7 @@ def _check_entry(kind, item, where):
     if kind == "agent":
         if not USERNAME.match(item["username"]):
             raise OrgError(f"{where}: username may hold only letters, digits, '.', '_' and '-'")
-        if len(item["password"]) < 8:
+        if "password" in item and len(item["password"]) < 8:
             raise OrgError(f"{where}: the password must be at least 8 characters")
         if not 1 <= item.get("max_chats", 3) <= 50:
             raise OrgError(f"{where}: max_chats must be between 1 and 50")
@@ -172,6 +173,11 @@ def _check_references(entries, text, name):
         if slug in slugs and slugs[slug] != q["name"]:
             raise OrgError(f"{_where(name, text, 'queue', i)}: its URL would clash with '{slugs[slug]}'")
         slugs[slug] = q["name"]
+    # an exported file has no passwords: agents stored already keep theirs, new ones need one
+    stored = {a.username for a in Agent.select(Agent.username)}
+    for i, a in enumerate(entries["agent"]):
+        if "password" not in a and a["username"] not in stored:
+            raise OrgError(f"{_where(name, text, 'agent', i)}: 'password' is missing (a new agent needs one)")
     refs = [("profile", "queues", queues, "queue"), ("predefined", "queues", queues, "queue")]
     refs.append(("option_set", "queues", queues, "queue"))
     refs.append(("agent", "profiles", profiles, "profile"))
@@ -186,10 +192,13 @@ def _apply(entries):
     for q in entries["queue"]:
         queue = Queue.get_or_none(Queue.name == q["name"]) or Queue(name=q["name"])
         queue.slug = Queue.slug_for(q["name"])
+        queue.enabled = q.get("enabled", queue.enabled)  # absent: as it is (new ones enabled)
         queue.save()
     queues = {q.name: q for q in Queue.select()}
     for p in entries["profile"]:
         profile = Profile.get_or_none(Profile.name == p["name"]) or Profile.create(name=p["name"])
+        if profile.enabled != p.get("enabled", profile.enabled):
+            Profile.update(enabled=p["enabled"]).where(Profile.id == profile.id).execute()
         _link(ProfileQueue, "profile", profile, "queue", [queues[n] for n in p["queues"]])
     profiles = {p.name: p for p in Profile.select()}
     for a in entries["agent"]:
@@ -209,8 +218,9 @@ def _apply(entries):
 
 def _apply_agent(a, profiles):
     agent = Agent.get_or_none(Agent.username == a["username"]) or Agent(username=a["username"])
-    if not agent.password_hash or not agent.check_password(a["password"]):
+    if "password" in a and (not agent.password_hash or not agent.check_password(a["password"])):
         agent.set_password(a["password"])
+    agent.enabled = a.get("enabled", agent.enabled)
     agent.name = a["name"]
     agent.supervisor = a.get("supervisor", False)
     agent.max_chats = a.get("max_chats", 3)
