@@ -38,6 +38,14 @@
   document.addEventListener("htmx:wsClose", function () { banner(true); });
   window.addEventListener("pagehide", function () { banner(false); });
 
+  // the socket's resync re-renders the status: keep the profile the agent has already chosen
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var old = e.detail.target.querySelector && e.detail.target.querySelector("select[name=profile]");
+    var fresh = old && e.detail.fragment.querySelector("select[name=profile]");
+    if (!fresh) return;
+    fresh.querySelectorAll("option").forEach(function (o) { o.toggleAttribute("selected", o.value === old.value); });
+  });
+
   // --- composer: Enter sends, Shift+Enter breaks the line --------------------------------------
 
   document.addEventListener("keydown", function (e) {
