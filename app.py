@@ -62,6 +62,10 @@ def create_app(background=False, **overrides):
 
     for module in (auth, console, chat, live):
         app.register_blueprint(module.bp)
+    from views import admin, logs  # the supervisors' pages
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(logs.bp)
     live.sock.init_app(app)
     if background:
         live.start_ticker(app)
@@ -154,11 +158,32 @@ def main(argv=None):
     )
     load.add_argument("file", help="the organisation file (TOML)")
     load.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    export = commands.add_parser(
+        "export",
+        help="write the organisation file",
+        description="Write the stored organisation as a file for `parley load`. Passwords are not "
+        "exported: agents without a password in the file keep theirs when it is loaded.",
+    )
+    export.add_argument("file", help="where to write it (TOML); - for standard output")
+    export.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    for name, does in (
+        ("export-chatter", "print every chat of the chatter with this e-mail address as JSON"),
+        ("delete-chatter", "delete every ended chat of the chatter with this e-mail address"),
+    ):
+        chatter = commands.add_parser(name, help=does, description=does[0].upper() + does[1:] + ".")
+        chatter.add_argument("email", help="the e-mail address the chatter gave (any case)")
+        chatter.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
     args = parser.parse_args(argv)
     if args.data:
         os.environ["PARLEY_DATA"] = args.data
     if args.command == "load":
         return _load(args.file)
+    if args.command == "export":
+        return _export(args.file)
+    if args.command == "export-chatter":
+        return _export_chatter(args.email)
+    if args.command == "delete-chatter":
+        return _delete_chatter(args.email)
     return _serve(args)
 
 
@@ -174,6 +199,54 @@ def _load(path):
         print("Nothing was changed.", file=sys.stderr)
         return 1
     print("Loaded " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
+    return 0
+
+
+def _export(path):
+    from data.models import now
+    from data.org_export import export_text
+
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        text = export_text(now())
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"Wrote the organisation to {path} (passwords are not exported).")
+    return 0
+
+
+def _export_chatter(email):
+    import json
+
+    from data.retention import export_chatter
+
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        found = export_chatter(email)
+    json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    if not found["chats"]:
+        print(f"parley export-chatter: no chats of {email}", file=sys.stderr)
+    return 0
+
+
+def _delete_chatter(email):
+    from data.retention import delete_chatter
+
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        deleted, still_open = delete_chatter(email)
+    print(f"Deleted {deleted} chat{'s' * (deleted != 1)} of {email}.")
+    if still_open:
+        print(
+            f"{still_open} chat{'s are' if still_open != 1 else ' is'} still open and kept: "
+            "run this again once they have ended.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

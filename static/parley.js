@@ -184,4 +184,12 @@
     ensureSelection();
     document.querySelectorAll("[data-log]").forEach(scrollDown);
   });
+
+  // the server sends <div data-goto="/login"> when this page must go (a supervisor disabled the
+  // account): follow it at once, and only ever to a path on this site
+  new MutationObserver(function () {
+    var go = document.querySelector("[data-goto]");
+    var path = go && go.dataset.goto;
+    if (path && path.charAt(0) === "/" && path.charAt(1) !== "/") window.location.assign(path);
+  }).observe(document.body, { childList: true });
 })();

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, copy_current_request_context, current_app, request
 from flask_login import current_user
 from flask_sock import Sock
+from markupsafe import escape
 
-from data import routing
+from data import retention, routing
 from data.db import connection, db
 from data.models import Chat
 
@@ -87,6 +88,18 @@ def announce(changes):
                 hub.publish(f"chat:{chat_id}", ("chat", chat_id))
     for agent_id in changes.agents:
         hub.publish(f"agent:{agent_id}", ("status", None))
+    if changes.chats or changes.agents or changes.queues:
+        hub.publish("supervisors", ("live", None))  # the supervisors' live view renders itself again
+
+
+def send_to_login(agent_id):
+    """Take the agent's open consoles to the sign-in page (their account was disabled)."""
+    hub.publish(f"agent:{agent_id}", ("goto", "/login"))
+
+
+def _goto_html(path):
+    """An element parley.js follows at once; added to <body>, so it needs no target in the page."""
+    return f'<div hx-swap-oob="beforeend:body"><div hidden data-goto="{escape(path)}"></div></div>'
 
 
 def _publish_chat(chat_id, event):
@@ -150,7 +163,12 @@ class Viewer:
             return produce(*args)
 
     def _render_events(self, events):
-        return "".join(self.view.render(event) for event in events)
+        return "".join(self._render_event(event) for event in events)
+
+    def _render_event(self, event):
+        if event[0] == "goto":
+            return _goto_html(event[1])
+        return self.view.render(event)
 
     def _send(self, html):
         if html and not self.closed:
@@ -234,6 +252,8 @@ def start_ticker(app, every=0.5):
                 with connection():
                     changes = routing.tick()
                 announce(changes)
+                with connection():
+                    retention.run_if_due()  # deletes ended chats past the retention period, once a minute
             except Exception:  # noqa: BLE001 - the timer must outlive any one failure
                 app.logger.exception("routing tick failed")
             time.sleep(every)
@@ -254,6 +274,16 @@ def console_socket(ws):
     if not current_user.is_authenticated:
         return
     serve_socket(ws, f"agent:{current_user.id}", ConsoleView(current_user.id))
+
+
+@sock.route("/ws/admin", bp=bp)
+def supervisor_socket(ws):
+    """Push the live view of queues, chats and agents to a supervisor."""
+    from views.admin import SupervisorView
+
+    if not current_user.is_authenticated or not current_user.supervisor:
+        return
+    serve_socket(ws, "supervisors", SupervisorView())
 
 
 @sock.route("/chat/<slug>/ws", bp=bp)

@@ -1,0 +1,314 @@
+"""Supervisors' administration: the organisation's forms, the live view and its actions, the export."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from data import admin, retention, routing
+from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
+from data.org_export import export_text
+from views.console import _error
+from views.fragments import replace
+from views.live import announce, send_to_login
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def supervisors_only():
+    """Agents who are not supervisors may not see these pages."""
+    if not current_user.supervisor:
+        abort(403, "Only supervisors may open this page.")
+
+
+@bp.before_request
+@login_required
+def require_supervisor():
+    """Every admin route needs a signed-in supervisor."""
+    supervisors_only()
+
+
+@bp.get("")
+def index():
+    """Show the live view and the organisation: queues, profiles, agents, predefined messages."""
+    return render_template("admin.html", **_index_context())
+
+
+def _index_context(**overrides):
+    context = {
+        "live": admin.live_snapshot(),
+        "queues": Queue.select().order_by(Queue.name),
+        "profiles": Profile.select().order_by(Profile.name),
+        "agents": Agent.select().order_by(Agent.name, Agent.id),
+        "predefined": Predefined.select().order_by(Predefined.title),
+        "option_sets": OptionSet.select().order_by(OptionSet.title),
+        "retention_days": retention.retention_days(),
+        "errors": {},
+    }
+    context.update(overrides)
+    return context
+
+
+# --- the live view --------------------------------------------------------------------------
+
+
+def live_html():
+    return render_template("partials/admin_live.html", live=admin.live_snapshot())
+
+
+class SupervisorView:
+    """What a supervisor's socket sends: the live view again whenever queues, chats or agents change."""
+
+    def sync(self, seqs, modes):
+        return replace(live_html())
+
+    def render(self, event):
+        return replace(live_html()) if event[0] == "live" else ""
+
+
+@bp.post("/chats/<int:chat_id>/assign")
+def assign(chat_id):
+    """Offer a waiting chat to the chosen agent."""
+    chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
+    agent = Agent.get_or_none(Agent.id == request.form.get("agent", type=int))
+    if agent is None:
+        return _error("Choose an agent to assign the chat to.", "live-alert", 400)
+    try:
+        changes = routing.assign(chat, agent)
+    except routing.RoutingError as e:
+        return _error(str(e), "live-alert", 409)
+    announce(changes)
+    return live_html()
+
+
+@bp.post("/chats/<int:chat_id>/end")
+def end(chat_id):
+    """End any chat, as a supervisor."""
+    chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
+    try:
+        changes = routing.end_chat(chat, Agent.get_by_id(current_user.id), supervising=True)
+    except routing.RoutingError as e:
+        return _error(str(e), "live-alert", 409)
+    announce(changes)
+    return live_html()
+
+
+# --- the organisation's forms ---------------------------------------------------------------
+
+
+def _checked(name):
+    return request.form.get(name) in ("on", "yes", "true", "1")
+
+
+def _ids(name):
+    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+
+
+def _edit_page(kind, item, form, errors=None, status=200):
+    """Show the form of one queue, profile, agent, predefined message or option set."""
+    return (
+        render_template(
+            "admin_edit.html",
+            kind=kind,
+            item=item,
+            form=form,
+            errors=errors or {},
+            queues=Queue.select().order_by(Queue.name),
+            profiles=Profile.select().order_by(Profile.name),
+        ),
+        status,
+    )
+
+
+def _saved(message):
+    flash(message)
+    return redirect(url_for("admin.index") + "#organisation", 303)
+
+
+def _get(model, item_id):
+    return model.get_or_none(model.id == item_id) or abort(404)
+
+
+@bp.route("/queues/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/queues/<int:item_id>", methods=["GET", "POST"])
+def queue(item_id):
+    """Create or change a queue: its name (and so its web address) and whether it takes chats."""
+    item = _get(Queue, item_id) if item_id else None
+    if request.method == "GET":
+        form = {"name": item.name, "enabled": item.enabled} if item else {"enabled": True}
+        return _edit_page("queue", item, form)
+    form = {"name": request.form.get("name", ""), "enabled": _checked("enabled")}
+    try:
+        saved, changes = admin.save_queue(item, form["name"], form["enabled"])
+    except admin.Invalid as e:
+        return _edit_page("queue", item, form, e.errors, 400)
+    announce(changes)
+    return _saved(f"Saved the queue {saved.name}.")
+
+
+@bp.route("/profiles/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/profiles/<int:item_id>", methods=["GET", "POST"])
+def profile(item_id):
+    """Create or change a profile: its name, its queues and whether agents may log on with it."""
+    item = _get(Profile, item_id) if item_id else None
+    if request.method == "GET":
+        form = {"enabled": True, "queues": []}
+        if item:
+            form = {"name": item.name, "enabled": item.enabled, "queues": item.queue_ids()}
+        return _edit_page("profile", item, form)
+    form = {"name": request.form.get("name", ""), "enabled": _checked("enabled"), "queues": _ids("queues")}
+    try:
+        saved, changes = admin.save_profile(item, form["name"], form["queues"], form["enabled"])
+    except admin.Invalid as e:
+        return _edit_page("profile", item, form, e.errors, 400)
+    announce(changes)
+    return _saved(f"Saved the profile {saved.name}.")
+
+
+@bp.route("/agents/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/agents/<int:item_id>", methods=["GET", "POST"])
+def agent(item_id):
+    """Create or change an agent: name, password, maximum of chats, rights and profiles."""
+    item = _get(Agent, item_id) if item_id else None
+    if request.method == "GET":
+        form = {"max_chats": 3, "enabled": True, "supervisor": False, "profiles": []}
+        if item:
+            form = {
+                "username": item.username,
+                "name": item.name,
+                "max_chats": item.max_chats,
+                "supervisor": item.supervisor,
+                "enabled": item.enabled,
+                "profiles": [link.profile_id for link in item.profile_links],
+            }
+        return _edit_page("agent", item, form)
+    form = {
+        "username": request.form.get("username", ""),
+        "name": request.form.get("name", ""),
+        "max_chats": request.form.get("max_chats", ""),
+        "supervisor": _checked("supervisor"),
+        "enabled": _checked("enabled"),
+        "profiles": _ids("profiles"),
+    }
+    values = admin.AgentForm(
+        username=form["username"],
+        name=form["name"],
+        password=request.form.get("password", ""),
+        max_chats=form["max_chats"],
+        supervisor=form["supervisor"],
+        enabled=form["enabled"],
+        profile_ids=tuple(form["profiles"]),
+    )
+    try:
+        saved, changes, signed_out = admin.save_agent(item, values, acting=current_user)
+    except admin.Invalid as e:
+        return _edit_page("agent", item, form, e.errors, 400)
+    announce(changes)
+    if signed_out:
+        send_to_login(saved.id)
+        return _saved(f"Saved {saved.name}. The account is disabled and was signed out.")
+    return _saved(f"Saved {saved.name}.")
+
+
+@bp.route("/predefined/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/predefined/<int:item_id>", methods=["GET", "POST"])
+def predefined(item_id):
+    """Create or change a predefined message: title, text and the queues it is offered in."""
+    item = _get(Predefined, item_id) if item_id else None
+    if request.method == "GET":
+        form = {"queues": []}
+        if item:
+            form = {"title": item.title, "text": item.text, "queues": [q.queue_id for q in item.queue_links]}
+        return _edit_page("predefined", item, form)
+    form = {
+        "title": request.form.get("title", ""),
+        "text": request.form.get("text", ""),
+        "queues": _ids("queues"),
+    }
+    try:
+        saved = admin.save_predefined(item, form["title"], form["text"], form["queues"])
+    except admin.Invalid as e:
+        return _edit_page("predefined", item, form, e.errors, 400)
+    return _saved(f"Saved the predefined message {saved.title}.")
+
+
+@bp.route("/option-sets/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/option-sets/<int:item_id>", methods=["GET", "POST"])
+def option_set(item_id):
+    """Create or change an option set: a question, its options and the queues it is offered in."""
+    item = _get(OptionSet, item_id) if item_id else None
+    if request.method == "GET":
+        form = {"queues": []}
+        if item:
+            form = {
+                "title": item.title,
+                "question": item.question,
+                "options": "\n".join(item.option_list),
+                "queues": [q.queue_id for q in item.queue_links],
+            }
+        return _edit_page("option_set", item, form)
+    form = {
+        "title": request.form.get("title", ""),
+        "question": request.form.get("question", ""),
+        "options": request.form.get("options", ""),
+        "queues": _ids("queues"),
+    }
+    try:
+        saved = admin.save_option_set(item, form["title"], form["question"], form["options"], form["queues"])
+    except admin.Invalid as e:
+        return _edit_page("option_set", item, form, e.errors, 400)
+    return _saved(f"Saved the option set {saved.title}.")
+
+
+@bp.post("/predefined/<int:item_id>/delete")
+def delete_predefined(item_id):
+    """Delete a predefined message; chats keep what was sent with it."""
+    item = _get(Predefined, item_id)
+    admin.delete_canned(item)
+    return _saved(f"Deleted the predefined message {item.title}.")
+
+
+@bp.post("/option-sets/<int:item_id>/delete")
+def delete_option_set(item_id):
+    """Delete an option set; chats keep the questions asked with it."""
+    item = _get(OptionSet, item_id)
+    admin.delete_canned(item)
+    return _saved(f"Deleted the option set {item.title}.")
+
+
+# --- retention and export -------------------------------------------------------------------
+
+
+@bp.post("/retention")
+def save_retention():
+    """Set how many days ended chats are kept (empty: forever)."""
+    days, error = retention.parse_days(request.form.get("retention_days"))
+    if error:
+        typed = request.form.get("retention_days", "")
+        context = _index_context(retention_days=typed, errors={"retention_days": error})
+        return render_template("admin.html", **context), 400
+    retention.set_retention_days(days)
+    if days is None:
+        return _saved("Chats are now kept forever.")
+    return _saved(f"Ended chats are now deleted {days} days after they ended.")
+
+
+@bp.get("/export")
+def export():
+    """Download the organisation as an organisation file for `parley load` (without passwords)."""
+    at = now()
+    filename = f"parley-organisation-{at:%Y%m%d-%H%M}.toml"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(export_text(at), mimetype="application/toml", headers=headers)
+
+
+@bp.app_template_filter("duration")
+def duration(seconds):
+    """12:05 for 725 seconds; 1:02:03 past an hour."""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@bp.app_template_filter("iso_duration")
+def iso_duration(seconds):
+    return f"PT{int(seconds)}S"
