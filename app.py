@@ -58,9 +58,9 @@ def create_app(background=False, **overrides):
     open_database(app.config["DATA"])
     _init_requests(app)
     _init_login(app)
-    from views import auth, chat, console, live
+    from views import actions, auth, chat, console, live
 
-    for module in (auth, console, chat, live):
+    for module in (auth, console, actions, chat, live):
         app.register_blueprint(module.bp)
     from views import admin, logs  # the supervisors' pages
 

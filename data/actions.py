@@ -12,11 +12,11 @@ MAX_OPTION = 100
 
 
 def predefined_for(chat):
-    return for_queue(Predefined, PredefinedQueue, chat.queue_id)
+    return for_queue(Predefined, PredefinedQueue.predefined, chat.queue_id)
 
 
 def option_sets_for(chat):
-    return for_queue(OptionSet, OptionSetQueue, chat.queue_id)
+    return for_queue(OptionSet, OptionSetQueue.option_set, chat.queue_id)
 
 
 def fill(text, chat, agent):

@@ -222,6 +222,11 @@ class Message(BaseModel):
     def option_list(self):
         return json.loads(self.options or "[]")
 
+    def question_text(self):
+        """For an answer: the question it answers."""
+        question = Message.get_or_none((Message.chat == self.chat_id) & (Message.seq == self.answer_to))
+        return question.text if question else ""
+
     @classmethod
     def for_agents(cls, chat, after=0):
         """Everything in the chat, private messages included, in order."""
@@ -273,9 +278,12 @@ class OptionSetQueue(BaseModel):
         indexes = ((("option_set", "queue"), True),)
 
 
-def for_queue(model, link, queue_id):
-    """Rows of `model` (Predefined, OptionSet) offered in a queue: those for every queue or for it."""
-    field = getattr(link, model._meta.name)
+def for_queue(model, field, queue_id):
+    """Rows of `model` (Predefined, OptionSet) offered in a queue: those for every queue or for it.
+
+    `field` is the link table's foreign key to `model`, e.g. PredefinedQueue.predefined.
+    """
+    link = field.model
     linked = link.select(field).where(link.queue == queue_id)
     unlinked = ~model.id.in_(link.select(field))
     return model.select().where(model.id.in_(linked) | unlinked).order_by(model.title)

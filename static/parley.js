@@ -31,9 +31,11 @@
     if (el) el.hidden = !show;
   }
 
+  var socket = null;
   document.addEventListener("htmx:wsOpen", function (e) {
     banner(false);
-    e.detail.socketWrapper.send(hello());
+    socket = e.detail.socketWrapper;
+    socket.send(hello());
   });
   document.addEventListener("htmx:wsClose", function () { banner(true); });
   window.addEventListener("pagehide", function () { banner(false); });
@@ -46,21 +48,31 @@
     fresh.querySelectorAll("option").forEach(function (o) { o.toggleAttribute("selected", o.value === old.value); });
   });
 
+  // a chat's controls are replaced only when their mode changes, so drafts and open tools survive
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var target = e.detail.target, fresh = e.detail.fragment.firstElementChild;
+    if (target.dataset && target.dataset.controls && fresh && fresh.dataset.mode === target.dataset.mode) {
+      e.detail.shouldSwap = false;
+    }
+  });
+
   // --- composer: Enter sends, Shift+Enter breaks the line --------------------------------------
 
   document.addEventListener("keydown", function (e) {
     var box = e.target;
     if (e.key !== "Enter" || e.shiftKey || e.isComposing || !box.matches("form[data-composer] textarea")) return;
     e.preventDefault();
+    if (slashChoice(box)) return;
     if (box.value.trim()) box.form.requestSubmit();
   });
 
   document.addEventListener("htmx:afterRequest", function (e) {
     var form = e.detail.elt;
     if (!form.matches || !form.matches("form[data-composer]") || !e.detail.successful) return;
-    form.reset();
+    // only the text goes: private mode stays as the agent set it
     var box = form.querySelector("textarea");
-    if (box) box.focus();
+    box.value = "";
+    box.focus();
     var alert = form.closest("[role=tabpanel], .chat");
     alert = alert && alert.querySelector("[role=alert]");
     if (alert) alert.textContent = "";
@@ -167,9 +179,10 @@
         var tab = panel && document.getElementById(panel.getAttribute("aria-labelledby"));
         if (tab && (panel.hidden || document.hidden)) markUnread(tab, true);
       }
-      if (target.id && target.id.indexOf("tab-label-") === 0) return;
       r.addedNodes.forEach(function (n) {
-        if (n.nodeType === 1 && n.matches("dialog[data-modal]") && !n.open) n.showModal();
+        if (n.nodeType !== 1) return;
+        if (n.matches("dialog[data-modal]") && !n.open) n.showModal();
+        if (n.matches("[data-typing]") && n.textContent) clearTypingLater(n);
       });
     });
     if (tabsChanged) ensureSelection();
@@ -178,6 +191,159 @@
   document.addEventListener("visibilitychange", function () {
     var tab = selected();
     if (!document.hidden && tab) markUnread(tab, false);
+  });
+
+  // --- chat actions: private mode, predefined messages, option menus, typing --------------------
+
+  function composerOf(chatId) { return document.querySelector('form[data-composer="' + chatId + '"]'); }
+  function toolOf(el) { var c = el.closest("[data-controls]"); return c && c.querySelector(".tool"); }
+  function closeTool(tool) { if (tool) tool.innerHTML = ""; }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target : null;
+    if (!t) return;
+    var toggle = t.closest("[data-private-toggle]");
+    if (toggle) {
+      var on = toggle.getAttribute("aria-pressed") !== "true";
+      toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      var form = composerOf(toggle.dataset.privateToggle);
+      form.classList.toggle("private", on);
+      form.querySelector("[data-private-field]").value = on ? "yes" : "";
+      form.querySelector(".private-flag").hidden = !on;
+      form.querySelector("textarea").focus();
+      return;
+    }
+    var item = t.closest("[data-predefined]");
+    if (item) { usePredefined(item); return; }
+    if (t.closest("[data-close-tool]")) { var tool = toolOf(t); closeTool(tool); focusComposer(tool); return; }
+    if (t.closest("[data-add-option]")) { addOption(t.closest("form")); }
+  });
+
+  function focusComposer(tool) {
+    var box = tool && tool.closest("[data-controls]").querySelector("form[data-composer] textarea");
+    if (box) box.focus();
+  }
+
+  function usePredefined(item) {
+    var tool = toolOf(item);
+    var box = tool.closest("[data-controls]").querySelector("form[data-composer] textarea");
+    box.value = item.dataset.text;
+    closeTool(tool);
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }
+
+  function filterPredefined(list, text) {
+    var needle = text.trim().toLowerCase(), shown = 0;
+    list.querySelectorAll("[data-predefined]").forEach(function (b) {
+      var match = b.textContent.toLowerCase().indexOf(needle) >= 0;
+      b.parentElement.hidden = !match;
+      if (match) shown++;
+    });
+    var none = list.querySelector(".none");
+    if (none && list.querySelector("[data-predefined]")) none.hidden = shown > 0;
+  }
+
+  function visibleChoices(list) {
+    return Array.from(list.querySelectorAll("[data-predefined]")).filter(function (b) { return !b.parentElement.hidden; });
+  }
+
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t.matches("[data-filter]")) filterPredefined(t.closest("[data-predefined-list]"), t.value);
+    if (t.matches("form[data-composer] textarea")) { slashSearch(t); typing(t); }
+  });
+
+  document.addEventListener("change", function (e) {
+    var select = e.target;
+    if (!select.matches("[data-option-sets]")) return;
+    var choice = select.selectedOptions[0], form = select.closest("form");
+    if (!choice.value) return;
+    form.querySelector("input[name=question]").value = choice.dataset.question;
+    var options = JSON.parse(choice.dataset.options);
+    while (form.querySelectorAll("[data-option]").length < options.length) addOption(form);
+    form.querySelectorAll("[data-option]").forEach(function (input, i) { input.value = options[i] || ""; });
+  });
+
+  function addOption(form) {
+    var inputs = form.querySelectorAll("[data-option]");
+    if (inputs.length >= 10) return;
+    var last = inputs[inputs.length - 1], n = inputs.length + 1;
+    var label = form.querySelector('label[for="' + last.id + '"]').cloneNode(false);
+    var input = last.cloneNode(false);
+    input.id = last.id.replace(/-\d+$/, "-" + n);
+    input.value = "";
+    label.htmlFor = input.id;
+    label.textContent = "Option " + n;
+    last.after(label, input);
+    input.focus();
+  }
+
+  // "/" and the start of a title in the composer offers the matching predefined messages
+  function slashSearch(box) {
+    var tool = toolOf(box), m = /^\/(\S*)$/.exec(box.value);
+    if (!tool) return;
+    var list = tool.querySelector("[data-predefined-list]");
+    if (!m) { if (list && list.dataset.bySlash) closeTool(tool); return; }
+    if (list) { filterPredefined(list, m[1]); return; }
+    htmx.ajax("GET", box.form.dataset.predefinedUrl, { target: tool, swap: "innerHTML" }).then(function () {
+      var fresh = tool.querySelector("[data-predefined-list]");
+      if (!fresh) return;
+      fresh.dataset.bySlash = "1";
+      var now = /^\/(\S*)$/.exec(box.value);
+      filterPredefined(fresh, now ? now[1] : "");
+      box.focus();
+    });
+  }
+
+  function slashChoice(box) {
+    var tool = toolOf(box);
+    var list = tool && /^\/\S*$/.test(box.value) && tool.querySelector("[data-predefined-list]");
+    var first = list && visibleChoices(list)[0];
+    if (first) usePredefined(first);
+    return Boolean(first);
+  }
+
+  // keyboard in the predefined list: arrows move, Escape goes back to the composer
+  document.addEventListener("keydown", function (e) {
+    var list = e.target.closest && e.target.closest("[data-predefined-list]");
+    var box = e.target.matches && e.target.matches("form[data-composer] textarea") ? e.target : null;
+    if (box && toolOf(box) && e.key === "ArrowDown" && /^\/\S*$/.test(box.value)) {
+      list = toolOf(box).querySelector("[data-predefined-list]");
+      var first = list && visibleChoices(list)[0];
+      if (first) { e.preventDefault(); first.focus(); }
+      return;
+    }
+    if (!list) return;
+    var choices = visibleChoices(list), i = choices.indexOf(e.target);
+    if (e.key === "Escape") { e.preventDefault(); var tool = toolOf(list); closeTool(tool); focusComposer(tool); }
+    else if (e.key === "ArrowDown" && choices.length) { e.preventDefault(); choices[Math.min(i + 1, choices.length - 1)].focus(); }
+    else if (e.key === "ArrowUp" && i > 0) { e.preventDefault(); choices[i - 1].focus(); }
+    else if (e.key === "ArrowUp" && i === 0) { e.preventDefault(); list.querySelector("[data-filter]").focus(); }
+    else if (e.key === "Enter" && e.target.matches("[data-filter]") && choices.length) { e.preventDefault(); usePredefined(choices[0]); }
+  });
+
+  // typing: tell the others at most every 2 s; the server keeps private drafts from the chatter
+  var lastTyping = 0;
+  function typing(box) {
+    var now = Date.now();
+    if (!socket || !box.value.trim() || now - lastTyping < 2000) return;
+    lastTyping = now;
+    var form = box.form, chatId = form.dataset.composer || form.closest("[data-controls]").dataset.controls;
+    var isPrivate = Boolean(form.querySelector("[data-private-field]") && form.querySelector("[data-private-field]").value);
+    socket.send(JSON.stringify({ typing: Number(chatId), private: isPrivate }));
+  }
+
+  function clearTypingLater(el) {
+    clearTimeout(el._clear);
+    el._clear = setTimeout(function () { el.textContent = ""; }, 4000);
+  }
+
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var tool = e.detail.target;
+    if (!tool.classList || !tool.classList.contains("tool")) return;
+    var first = tool.querySelector("[data-filter], input, select");
+    if (first && !tool.querySelector("[data-predefined-list][data-by-slash]")) first.focus();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -6,9 +6,9 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from data import routing
+from data import actions, routing
 from data.models import Chat, Message, Queue
-from views.console import MAX_MESSAGE, _error
+from views.console import MAX_MESSAGE, _error, message_html, typing_html
 from views.fragments import append_to, replace
 from views.live import announce
 
@@ -43,7 +43,8 @@ def page(slug):
     if chat is None:
         return render_template("chat.html", queue=queue, chat=None, errors={}, form={})
     messages = list(Message.for_chatter(chat))
-    return render_template("chat.html", queue=queue, chat=chat, messages=messages)
+    answer_url = url_for("chat.answer", slug=slug)
+    return render_template("chat.html", queue=queue, chat=chat, messages=messages, answer_url=answer_url)
 
 
 @bp.post("/chat/<slug>")
@@ -91,6 +92,22 @@ def send(slug):
         return _error(f"A message can hold at most {MAX_MESSAGE} characters.", "chat-alert", 400)
     try:
         changes = routing.post_by_chatter(chat, text)
+    except routing.RoutingError as e:
+        return _error(str(e), "chat-alert", 409)
+    announce(changes)
+    return "", 204
+
+
+@bp.post("/chat/<slug>/answer")
+def answer(slug):
+    """Record the chatter's choice among an agent's options."""
+    chat = _own_chat(slug)
+    seq = request.form.get("seq", type=int)
+    choice = request.form.get("choice", type=int)
+    if seq is None or choice is None:
+        return _error("Choose one of the options.", "chat-alert", 400)
+    try:
+        changes = actions.answer(chat, seq, choice)
     except routing.RoutingError as e:
         return _error(str(e), "chat-alert", 409)
     announce(changes)
@@ -147,8 +164,9 @@ def composer_html(chat):
 class ChatView:
     """What a chat page's socket sends: the chatter's messages and the chat's state."""
 
-    def __init__(self, chat_id):
-        self.chat_id = chat_id
+    def __init__(self, chat):
+        self.chat_id = chat.id
+        self.answer_url = url_for("chat.answer", slug=chat.queue.slug)
         self.seq = 0
         self.ended = None
 
@@ -158,9 +176,14 @@ class ChatView:
         return self.render(("chat", self.chat_id)) + self._messages()
 
     def render(self, event):
-        kind, _ = event
+        kind, _, *more = event
         if kind == "log":
             return self._messages()
+        if kind == "update":
+            return self._updated(more[0])
+        if kind == "typing":
+            who, private = more
+            return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
         chat = Chat.get_by_id(self.chat_id)
         parts = [replace(status_html(chat))]
         ended = chat.state == "ended"
@@ -169,10 +192,19 @@ class ChatView:
             parts.append(replace(composer_html(chat)))
         return Markup("").join(parts)
 
+    def _updated(self, seq):
+        """Re-render a message the page already shows (a question once answered)."""
+        if seq > self.seq:
+            return ""
+        message = Message.for_chatter(self.chat_id).where(Message.seq == seq).first()
+        return replace(self._message_html(message)) if message else ""
+
+    def _message_html(self, m):
+        return message_html(m, "chatter", answer_url=self.answer_url)
+
     def _messages(self):
         messages = list(Message.for_chatter(self.chat_id, after=self.seq))
         if not messages:
             return ""
         self.seq = messages[-1].seq
-        html = "".join(render_template("partials/message.html", m=m, viewer="chatter") for m in messages)
-        return append_to(f"log-{self.chat_id}", html)
+        return append_to(f"log-{self.chat_id}", "".join(self._message_html(m) for m in messages))

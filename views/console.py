@@ -4,7 +4,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import routing
+from data import invitations, routing
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.fragments import append_to, remove, replace
 from views.live import announce
@@ -110,8 +110,9 @@ def send(chat_id):
         return _error("Write a message first.", f"alert-{chat_id}", 400)
     if len(text) > MAX_MESSAGE:
         return _error(f"A message can hold at most {MAX_MESSAGE} characters.", f"alert-{chat_id}", 400)
+    private = request.form.get("private") == "yes"
     try:
-        changes = routing.post_by_agent(chat, agent, text)
+        changes = routing.post_by_agent(chat, agent, text, private=private)
     except routing.RoutingError as e:
         return _error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
@@ -202,6 +203,23 @@ def controls_html(agent, chat, mode, offer):
     return render_template("partials/chat_controls.html", chat=chat, mode=mode, offer=offer, agent=agent)
 
 
+def invite_status_html(chat):
+    return render_template("partials/invite_status.html", chat=chat, pending=invitations.pending(chat))
+
+
+def message_html(m, viewer, **context):
+    return render_template("partials/message.html", m=m, viewer=viewer, **context)
+
+
+def typing_html(chat_id, who, private=False):
+    """The line under a chat's log that says who is typing; `who` is "chatter" or "agent:<id>"."""
+    if who == "chatter":
+        name = Chat.get_by_id(chat_id).display_name
+    else:
+        name = Agent.get_by_id(int(who.split(":")[1])).name
+    return render_template("partials/typing.html", chat_id=chat_id, name=name, private=private)
+
+
 class ConsoleView:
     """What one console's socket sends: tabs that appear and go, messages, status changes."""
 
@@ -224,11 +242,15 @@ class ConsoleView:
         return Markup("").join(parts)
 
     def render(self, event):
-        kind, chat_id = event
+        kind, chat_id, *more = event
         if kind == "status":
             return replace(status_html(Agent.get_by_id(self.agent_id)))
         if kind == "log":
             return self._messages(chat_id) if chat_id in self.shown else ""
+        if kind == "update":
+            return self._updated(chat_id, more[0])
+        if kind == "typing":
+            return self._typing(chat_id, *more)
         mode, offer = relation(self.agent_id, chat_id)
         if mode is None:
             if self.shown.pop(chat_id, None) is None:
@@ -254,6 +276,7 @@ class ConsoleView:
         parts = [
             replace(render_template("partials/tab_label.html", chat=chat, mode=mode)),
             replace(render_template("partials/details.html", chat=chat)),
+            replace(invite_status_html(chat)),
         ]
         if shown["mode"] != mode:
             shown["mode"] = mode
@@ -267,5 +290,16 @@ class ConsoleView:
         if not messages:
             return ""
         shown["seq"] = messages[-1].seq
-        html = "".join(render_template("partials/message.html", m=m, viewer="agent") for m in messages)
-        return append_to(f"log-{chat_id}", html)
+        return append_to(f"log-{chat_id}", "".join(message_html(m, "agent") for m in messages))
+
+    def _updated(self, chat_id, seq):
+        """Re-render a message this console already shows (a question once answered)."""
+        if chat_id not in self.shown or seq > self.shown[chat_id]["seq"]:
+            return ""
+        message = Message.for_agents(chat_id).where(Message.seq == seq).first()
+        return replace(message_html(message, "agent")) if message else ""
+
+    def _typing(self, chat_id, who, private):
+        if chat_id not in self.shown or who == f"agent:{self.agent_id}":
+            return ""
+        return replace(typing_html(chat_id, who, private))

@@ -76,6 +76,8 @@ def announce(changes):
             _publish_chat(chat_id, ("log", chat_id))
         for chat_id in sorted(changes.chats):
             _publish_chat(chat_id, ("chat", chat_id))
+        for chat_id, seq in sorted(changes.updated):
+            _publish_chat(chat_id, ("update", chat_id, seq))
         waiting = (
             Chat.select(Chat.id)
             .where(Chat.queue.in_(list(changes.queues)) & Chat.state.in_(("waiting", "offered")))
@@ -87,7 +89,7 @@ def announce(changes):
             if chat_id not in changes.chats:
                 hub.publish(f"chat:{chat_id}", ("chat", chat_id))
     for agent_id in changes.agents:
-        hub.publish(f"agent:{agent_id}", ("status", None))
+        hub.publish(f"agent:{agent_id}", ("status", agent_id))
     if changes.chats or changes.agents or changes.queues:
         hub.publish("supervisors", ("live", None))  # the supervisors' live view renders itself again
 
@@ -207,7 +209,7 @@ def prepare_upgrade():
             environ[key] = LockedSocket(environ[key])
 
 
-def serve_socket(ws, channel, view, on_close=None):
+def serve_socket(ws, channel, view, on_close=None, on_message=None):
     """Run one browser socket: subscribe, read the hello, send until the browser goes."""
     if not db.is_closed():
         db.close()  # a socket lives for hours: never hold a pooled connection while idle
@@ -221,7 +223,9 @@ def serve_socket(ws, channel, view, on_close=None):
         sender = threading.Thread(target=run, args=(hello,), daemon=True)
         sender.start()
         while ws.connected and not viewer.closed:
-            ws.receive(timeout=30)  # the browser only says hello; we wait for it to go
+            data = ws.receive(timeout=30)
+            if data and on_message is not None:
+                on_message(data)
     finally:
         left = hub.unsubscribe(channel, viewer)
         viewer.stop()
@@ -273,7 +277,16 @@ def console_socket(ws):
 
     if not current_user.is_authenticated:
         return
-    serve_socket(ws, f"agent:{current_user.id}", ConsoleView(current_user.id))
+    agent_id = current_user.id
+
+    def on_message(data):
+        chat_id, private = _typing_of(data)
+        if chat_id is not None:
+            with connection():
+                if routing.is_participant(chat_id, agent_id):
+                    publish_typing(chat_id, f"agent:{agent_id}", private)
+
+    serve_socket(ws, f"agent:{agent_id}", ConsoleView(agent_id), on_message=on_message)
 
 
 @sock.route("/ws/admin", bp=bp)
@@ -302,4 +315,26 @@ def chat_socket(ws, slug):
             with connection():
                 routing.chatter_away(chat)
 
-    serve_socket(ws, channel, ChatView(chat.id), on_close)
+    def on_message(data):
+        if _typing_of(data)[0] is not None:
+            publish_typing(chat.id, "chatter", False)
+
+    serve_socket(ws, channel, ChatView(chat), on_close, on_message)
+
+
+def _typing_of(data):
+    """A typing notice from a page: ({"typing": chat id, "private": bool}) -> (chat id, private)."""
+    try:
+        notice = json.loads(data)
+        return int(notice["typing"]), bool(notice.get("private"))
+    except (ValueError, TypeError, KeyError):
+        return None, False
+
+
+def publish_typing(chat_id, who, private):
+    """Tell the others in the chat that someone types; a private draft never reaches the chatter."""
+    event = ("typing", chat_id, who, private)
+    if not private and who != "chatter":
+        hub.publish(f"chat:{chat_id}", event)
+    for agent_id in routing.related_agents(chat_id):
+        hub.publish(f"agent:{agent_id}", event)
