@@ -1,0 +1,1 @@
+"""Parley's load benchmark: `python -m bench SCENARIO` (see docs/PERFORMANCE.md)."""

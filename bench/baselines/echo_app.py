@@ -1,0 +1,19 @@
+"""The floor: a bare flask-sock app that echoes every message back on the same socket."""
+
+from flask import Flask
+from flask_sock import Sock
+
+app = Flask(__name__)
+app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": 25, "max_message_size": 64 * 1024}
+sock = Sock(app)
+
+
+@app.get("/healthz")
+def healthz():
+    return "ok"
+
+
+@sock.route("/ws")
+def echo(ws):
+    while True:
+        ws.send(ws.receive())
