@@ -14,6 +14,7 @@ from data.models import Agent
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
 
 
 def settings_from_env():
@@ -50,6 +51,7 @@ def create_app(background=False, **overrides):
         SECRET_KEY=secret_key(app.config["DATA"]),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=MAX_UPLOAD,
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": 64 * 1024},
     )
     routing.settings = routing.Settings(
@@ -58,9 +60,9 @@ def create_app(background=False, **overrides):
     open_database(app.config["DATA"])
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, live
+    from views import actions, auth, chat, console, files, live
 
-    for module in (auth, console, actions, chat, live):
+    for module in (auth, console, actions, chat, files, live):
         app.register_blueprint(module.bp)
     from views import admin, logs  # the supervisors' pages
 
@@ -93,6 +95,14 @@ def _init_requests(app):
     def template_helpers():
         return {"csrf_token": csrf_token}
 
+    @app.template_filter("filesize")
+    def filesize(size):
+        """1234567 -> "1.2 MB"."""
+        for unit in ("bytes", "KB", "MB"):
+            if size < 1024 or unit == "MB":
+                return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+            size /= 1024
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -115,6 +125,8 @@ def _init_requests(app):
 
 def _error_page(error):
     """Show an error as a short page, or as a fragment for htmx to put in the page."""
+    if error.code == 413:
+        error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
     if request.headers.get("HX-Request"):
         return render_template("partials/error.html", message=error.description), error.code
     return render_template("error.html", error=error), error.code

@@ -17,7 +17,7 @@ from peewee import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data.db import db
+from data.db import db, prepared
 
 
 def now():
@@ -33,6 +33,19 @@ def new_token():
 class BaseModel(Model):
     class Meta:
         database = db
+
+    @classmethod
+    def get_by_id(cls, pk):
+        """The row with this primary key, its SQL compiled once per model (see data.db.prepared)."""
+        row = _by_id(cls, pk).first()
+        if row is None:
+            raise cls.DoesNotExist(f"{cls.__name__} {pk} does not exist")
+        return row
+
+
+@prepared
+def _by_id(model, pk):
+    return model.select().where(model._meta.primary_key == pk).limit(1)
 
 
 class Queue(BaseModel):
@@ -214,6 +227,7 @@ class Message(BaseModel):
     options = TextField(null=True)
     answer_to = IntegerField(null=True)
     choice = IntegerField(null=True)  # on a question: the option chosen, once answered
+    file_count = IntegerField(default=0)  # attachments; rendering looks them up only when there are some
 
     class Meta:
         indexes = ((("chat", "seq"), True),)
@@ -221,6 +235,13 @@ class Message(BaseModel):
     @property
     def option_list(self):
         return json.loads(self.options or "[]")
+
+    @property
+    def files(self):
+        """The message's attachments, in the order they were sent."""
+        if not self.file_count:
+            return []
+        return list(Attachment.select().where(Attachment.message == self.id).order_by(Attachment.id))
 
     def question_text(self):
         """For an answer: the question it answers."""
@@ -230,19 +251,53 @@ class Message(BaseModel):
     @classmethod
     def for_agents(cls, chat, after=0):
         """Everything in the chat, private messages included, in order."""
-        return (
-            cls.select(cls, Chat, Agent)
-            .join(Chat)
-            .switch(cls)
-            .join(Agent, JOIN.LEFT_OUTER)
-            .where((cls.chat == chat) & (cls.seq > after))
-            .order_by(cls.seq)
-        )
+        return _messages_for_agents(chat, after)
 
     @classmethod
     def for_chatter(cls, chat, after=0):
         """What the chatter may see: every read a chatter makes goes through here."""
-        return cls.for_agents(chat, after).where(~cls.private)
+        return _messages_for_chatter(chat, after)
+
+
+# every message pushed to a socket is read through one of these two: compiled once (data.db.prepared)
+@prepared
+def _messages_for_agents(chat, after):
+    return (
+        Message.select(Message, Chat, Agent)
+        .join(Chat)
+        .switch(Message)
+        .join(Agent, JOIN.LEFT_OUTER)
+        .where((Message.chat == chat) & (Message.seq > after))
+        .order_by(Message.seq)
+    )
+
+
+@prepared
+def _messages_for_chatter(chat, after):
+    return _messages_for_agents(chat, after).where(~Message.private)
+
+
+class Attachment(BaseModel):
+    """A file sent with a message, stored under a random name; its original name is display text only."""
+
+    token = CharField(unique=True, default=new_token)  # its file name on disk and in URLs
+    chat = ForeignKeyField(Chat, backref="attachments", on_delete="CASCADE")
+    message = ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    name = CharField()
+    content_type = CharField()
+    size = IntegerField()
+    private = BooleanField(default=False)
+    created_at = DateTimeField(default=now)
+
+    @property
+    def is_image(self):
+        """Shown inline as a thumbnail; SVG and TIFF are only ever downloads."""
+        return self.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
+
+    @property
+    def kind(self):
+        labels = {"application/pdf": "PDF", "text/plain": "text", "image/svg+xml": "SVG image"}
+        return labels.get(self.content_type, self.content_type.split("/")[-1].upper() + " image")
 
 
 class Predefined(BaseModel):
@@ -307,6 +362,7 @@ ALL_MODELS = [
     Invitation,
     Offer,
     Message,
+    Attachment,
     Predefined,
     PredefinedQueue,
     OptionSet,

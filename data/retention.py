@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from peewee import fn
 
-from data import logs
+from data import files, logs
 from data.db import write
-from data.models import Chat, Invitation, Message, Offer, Participant, Setting, now
+from data.models import Attachment, Chat, Invitation, Message, Offer, Participant, Setting, now
 
 RETENTION_KEY = "retention_days"
 MAX_RETENTION_DAYS = 36500
@@ -58,11 +58,14 @@ def set_retention_days(days):
 def delete_chat(chat_id):
     """Delete a chat and everything that belongs to it; call inside a write transaction."""
     logs.unindex_chat(chat_id)
+    tokens = [a.token for a in Attachment.select(Attachment.token).where(Attachment.chat == chat_id)]
+    Attachment.delete().where(Attachment.chat == chat_id).execute()
     Offer.delete().where(Offer.chat == chat_id).execute()
     Invitation.delete().where(Invitation.chat == chat_id).execute()
     Message.delete().where(Message.chat == chat_id).execute()
     Participant.delete().where(Participant.chat == chat_id).execute()
     Chat.delete().where(Chat.id == chat_id).execute()
+    return tokens  # the caller deletes these files once the transaction has committed
 
 
 def expired_chats(at=None):
@@ -80,8 +83,8 @@ def purge_expired(at=None):
     while True:
         with write():
             ids = [c.id for c in expired_chats(at).limit(BATCH)]
-            for chat_id in ids:
-                delete_chat(chat_id)
+            tokens = [t for chat_id in ids for t in delete_chat(chat_id)]
+        files.delete(tokens)
         deleted += len(ids)
         if len(ids) < BATCH:
             return deleted
@@ -118,6 +121,6 @@ def delete_chatter(email):
     with write():
         chats = list(chats_of_chatter(email))
         ended = [c.id for c in chats if c.state == "ended"]
-        for chat_id in ended:
-            delete_chat(chat_id)
+        tokens = [t for chat_id in ended for t in delete_chat(chat_id)]
+    files.delete(tokens)
     return len(ended), len(chats) - len(ended)

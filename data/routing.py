@@ -10,8 +10,8 @@ from datetime import timedelta
 from peewee import fn
 
 from data import invitations, logs
-from data.db import write
-from data.models import Agent, Chat, Message, Offer, Participant, Profile, ProfileQueue, Queue, now
+from data.db import prepared, write
+from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Profile, ProfileQueue, Queue, now
 
 
 @dataclass
@@ -48,11 +48,15 @@ class Changes:
 # --- messages -------------------------------------------------------------------------------
 
 
-def post(chat, sender, text, agent=None, private=False, changes=None):
-    """Store a message with the chat's next sequence number."""
+def post(chat, sender, text, agent=None, private=False, changes=None, files=()):
+    """Store a message with the chat's next sequence number, and the files (already saved) it carries."""
     with write():
         seq = (Message.select(fn.MAX(Message.seq)).where(Message.chat == chat).scalar() or 0) + 1
-        message = Message.create(chat=chat, seq=seq, sender=sender, agent=agent, text=text, private=private)
+        message = Message.create(
+            chat=chat, seq=seq, sender=sender, agent=agent, text=text, private=private, file_count=len(files)
+        )
+        for f in files:
+            Attachment.create(chat=chat, message=message, private=private, **f)
         logs.index_message(message)
     if changes is not None:
         changes.logs.add(chat.id)
@@ -64,18 +68,18 @@ def say(chat, text, changes):
     return post(chat, "system", text, changes=changes)
 
 
-def post_by_chatter(chat, text):
+def post_by_chatter(chat, text, files=()):
     """Post the chatter's message; refused once the chat has ended."""
     changes = Changes()
     with write():  # checked in the same transaction as the insert, so it cannot land after the end
         chat = Chat.get_by_id(chat.id)
         if chat.state == "ended":
             raise RoutingError("This chat has ended.")
-        post(chat, "chatter", text, changes=changes)
+        post(chat, "chatter", text, changes=changes, files=files)
     return changes
 
 
-def post_by_agent(chat, agent, text, private=False):
+def post_by_agent(chat, agent, text, private=False, files=()):
     """Post an agent's message; only an agent in the chat may, and not after it ended."""
     changes = Changes()
     with write():
@@ -84,7 +88,7 @@ def post_by_agent(chat, agent, text, private=False):
             raise RoutingError("This chat has ended.")
         if not is_participant(chat, agent):
             raise RoutingError("You are not in this chat.")
-        post(chat, "agent", text, agent=agent, private=private, changes=changes)
+        post(chat, "agent", text, agent=agent, private=private, changes=changes, files=files)
     return changes
 
 
@@ -521,9 +525,17 @@ def _profile_queues(profile_ids):
 
 def related_agents(chat_id):
     """Agents whose console shows, or showed, the chat: they hear of every change to it."""
-    parts = Participant.select(Participant.agent).where(Participant.chat == chat_id)
-    offers = Offer.select(Offer.agent).where(Offer.chat == chat_id)
-    return {row[0] for row in parts.tuples()} | {row[0] for row in offers.tuples()}
+    return {row[0] for row in _participant_agents(chat_id)} | {row[0] for row in _offered_agents(chat_id)}
+
+
+@prepared  # asked on every message: compiled once
+def _participant_agents(chat_id):
+    return Participant.select(Participant.agent).where(Participant.chat == chat_id).tuples()
+
+
+@prepared
+def _offered_agents(chat_id):
+    return Offer.select(Offer.agent).where(Offer.chat == chat_id).tuples()
 
 
 def agent_load(agent):

@@ -7,8 +7,9 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from data import actions, routing
-from data.models import Chat, Message, Queue
-from views.console import MAX_MESSAGE, _error, message_html, typing_html
+from data.models import Attachment, Chat, Message, Queue
+from views.console import _error, message_html, post_message, typing_html
+from views.files import serve
 from views.fragments import append_to, replace
 from views.live import announce
 
@@ -43,8 +44,8 @@ def page(slug):
     if chat is None:
         return render_template("chat.html", queue=queue, chat=None, errors={}, form={})
     messages = list(Message.for_chatter(chat))
-    answer_url = url_for("chat.answer", slug=slug)
-    return render_template("chat.html", queue=queue, chat=chat, messages=messages, answer_url=answer_url)
+    chat_base = url_for("chat.page", slug=slug)
+    return render_template("chat.html", queue=queue, chat=chat, messages=messages, chat_base=chat_base)
 
 
 @bp.post("/chat/<slug>")
@@ -85,17 +86,17 @@ def _own_chat(slug):
 def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
-    text = request.form.get("text", "").strip()
-    if not text:
-        return _error("Write a message first.", "chat-alert", 400)
-    if len(text) > MAX_MESSAGE:
-        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", "chat-alert", 400)
-    try:
-        changes = routing.post_by_chatter(chat, text)
-    except routing.RoutingError as e:
-        return _error(str(e), "chat-alert", 409)
-    announce(changes)
-    return "", 204
+    return post_message("chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved))
+
+
+@bp.get("/chat/<slug>/files/<token>")
+def download(slug, token):
+    """Serve one of the chat's public files to the chatter whose chat it is."""
+    chat = _own_chat(slug)
+    attachment = Attachment.get_or_none(Attachment.token == token)
+    if attachment is None or attachment.chat_id != chat.id or attachment.private:
+        abort(404)
+    return serve(attachment)
 
 
 @bp.post("/chat/<slug>/answer")
@@ -166,7 +167,7 @@ class ChatView:
 
     def __init__(self, chat):
         self.chat_id = chat.id
-        self.answer_url = url_for("chat.answer", slug=chat.queue.slug)
+        self.chat_base = url_for("chat.page", slug=chat.queue.slug)  # answers and files live below it
         self.seq = 0
         self.ended = None
 
@@ -200,7 +201,7 @@ class ChatView:
         return replace(self._message_html(message)) if message else ""
 
     def _message_html(self, m):
-        return message_html(m, "chatter", answer_url=self.answer_url)
+        return message_html(m, "chatter", chat_base=self.chat_base)
 
     def _messages(self):
         messages = list(Message.for_chatter(self.chat_id, after=self.seq))

@@ -4,8 +4,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import invitations, routing
+from data import files, invitations, routing
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
+from views.files import take_uploads
 from views.fragments import append_to, remove, replace
 from views.live import announce
 
@@ -105,16 +106,29 @@ def reject(offer_id):
 def send(chat_id):
     """Send the agent's message to the chat."""
     agent, chat = _agent_and_chat(chat_id)
-    text = request.form.get("text", "").strip()
-    if not text:
-        return _error("Write a message first.", f"alert-{chat_id}", 400)
-    if len(text) > MAX_MESSAGE:
-        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", f"alert-{chat_id}", 400)
     private = request.form.get("private") == "yes"
+    return post_message(
+        f"alert-{chat_id}",
+        lambda text, saved: routing.post_by_agent(chat, agent, text, private=private, files=saved),
+    )
+
+
+def post_message(alert, post):
+    """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
+    text = request.form.get("text", "").strip()
+    if len(text) > MAX_MESSAGE:
+        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", alert, 400)
     try:
-        changes = routing.post_by_agent(chat, agent, text, private=private)
+        saved = take_uploads(request)
+    except files.FileRefused as e:
+        return _error(f"Nothing was sent. {e}", alert, 400)
+    if not text and not saved:
+        return _error("Write a message first.", alert, 400)
+    try:
+        changes = post(text, saved)
     except routing.RoutingError as e:
-        return _error(str(e), f"alert-{chat_id}", 409)
+        files.delete(f["token"] for f in saved)
+        return _error(str(e), alert, 409)
     announce(changes)
     return "", 204
 

@@ -1,0 +1,62 @@
+"""Attachments over HTTP: taking files with a message, and serving them only to those who may see them."""
+
+from flask import Blueprint, abort, send_file
+from flask_login import current_user, login_required
+
+from data import files
+from data.models import Attachment, Offer, Participant
+
+bp = Blueprint("files", __name__)
+
+# a file is never a page: no scripts, no plugins, no framing, even if a browser tried to render it
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
+
+
+def take_uploads(request):
+    """Check and store the files sent with a message; return their descriptions or raise FileRefused.
+
+    Nothing is stored unless every file passes. Werkzeug spools each upload to a temporary file on
+    disk past 500 KB, so a 20 MB file is never held in memory.
+    """
+    uploads = [files.Upload(f.filename, f.stream) for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        return []
+    types = files.check(uploads)
+    return files.save(uploads, types)
+
+
+@bp.get("/files/<token>")
+@login_required
+def agent_download(token):
+    """Serve a file to a supervisor, or to an agent who is or was in (or was offered) its chat."""
+    attachment = Attachment.get_or_none(Attachment.token == token) or abort(404)
+    if not current_user.supervisor and not _agent_saw(attachment.chat_id, current_user.id):
+        abort(404)
+    return serve(attachment)
+
+
+def _agent_saw(chat_id, agent_id):
+    joined = (
+        Participant.select().where((Participant.chat == chat_id) & (Participant.agent == agent_id)).exists()
+    )
+    offered = Offer.select().where((Offer.chat == chat_id) & (Offer.agent == agent_id)).exists()
+    return joined or offered
+
+
+def serve(attachment):
+    """Send a file with headers that keep a browser from treating it as anything but what it is."""
+    inline = attachment.is_image
+    response = send_file(
+        files.path_of(attachment.token),
+        mimetype=attachment.content_type
+        if attachment.content_type != "text/plain"
+        else "text/plain; charset=utf-8",
+        as_attachment=not inline,
+        download_name=attachment.name,
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
