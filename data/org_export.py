@@ -19,7 +19,7 @@ def export_text(at):
     """The organisation as TOML: queues, profiles, agents, predefined messages and option sets."""
     out = [HEADER.format(at=at.strftime("%Y-%m-%d %H:%M"))]
     for queue in Queue.select().order_by(Queue.id):
-        out.append(_table("queue", [("name", queue.name), ("enabled", None if queue.enabled else False)]))
+        out.append(_table("queue", [("name", queue.name), ("enabled", queue.enabled)]))
     for profile in Profile.select().order_by(Profile.id):
         names = [
             pq.queue.name
@@ -28,8 +28,8 @@ def export_text(at):
             .where(ProfileQueue.profile == profile)
             .order_by(Queue.name)
         ]
-        enabled = None if profile.enabled else False
-        out.append(_table("profile", [("name", profile.name), ("queues", names), ("enabled", enabled)]))
+        fields = [("name", profile.name), ("queues", names), ("enabled", profile.enabled)]
+        out.append(_table("profile", fields))
     for agent in Agent.select().order_by(Agent.id):
         names = [
             ap.profile.name
@@ -44,7 +44,7 @@ def export_text(at):
             ("profiles", names),
             ("supervisor", agent.supervisor),
             ("max_chats", agent.max_chats),
-            ("enabled", None if agent.enabled else False),
+            ("enabled", agent.enabled),
         ]
         out.append(_table("agent", fields))
     for item in Predefined.select().order_by(Predefined.id):
