@@ -5,6 +5,7 @@ import os
 from contextlib import contextmanager
 
 from peewee import DatabaseProxy, Model, ModelSelect
+from playhouse.migrate import SqliteMigrator, migrate
 from playhouse.pool import PooledSqliteDatabase
 
 db = DatabaseProxy()
@@ -35,8 +36,20 @@ def open_database(folder):
     db.initialize(database)
     with database.connection_context():
         database.create_tables(ALL_MODELS, safe=True)
+        _add_missing_columns(database, ALL_MODELS)
         _create_search_index(database)
     return database
+
+
+def _add_missing_columns(database, models):
+    """Give a database made by an older Parley the columns added since, keeping every row."""
+    migrator = SqliteMigrator(database)
+    for model in models:
+        table = model._meta.table_name
+        have = {column.name for column in database.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
+        if missing:
+            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
 
 
 def _create_search_index(database):
