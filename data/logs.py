@@ -77,16 +77,20 @@ class Filters:
     @classmethod
     def parse(cls, args):
         """Read filters from a mapping of strings (a query string); bad values are named in `errors`."""
-        filters = cls(text=(args.get("q") or "").strip()[:200])
+
+        def arg(name):
+            return str(args.get(name) or "").strip()
+
+        filters = cls(text=arg("q")[:200])
         for name in ("queue", "agent"):
-            raw = (args.get(name) or "").strip()
+            raw = arg(name)
             if raw:
                 if raw.isdigit():
                     setattr(filters, name, int(raw))
                 else:
                     filters.errors[name] = f"Choose a {name} from the list."
         for name in ("since", "until"):
-            raw = (args.get(name) or "").strip()
+            raw = arg(name)
             if raw:
                 try:
                     setattr(filters, name, date.fromisoformat(raw))
@@ -94,7 +98,7 @@ class Filters:
                     filters.errors[name] = "Give the date as YYYY-MM-DD."
         if filters.since and filters.until and filters.since > filters.until:
             filters.errors["until"] = "The end date is before the start date."
-        state = (args.get("state") or "").strip()
+        state = arg("state")
         if state:
             if state in STATES:
                 filters.state = state
@@ -262,6 +266,11 @@ def message_record(message):
         "kind": message.kind,
         "text": message.text,
     }
+    if message.file_count:
+        record["files"] = [
+            {"name": f.name, "content_type": f.content_type, "size": f.size, "private": f.private}
+            for f in message.files
+        ]
     if message.kind == "options":
         record["options"] = message.option_list
         record["choice"] = message.choice
@@ -301,6 +310,7 @@ CSV_COLUMNS = [
     "name",
     "private",
     "text",
+    "files",
 ]
 
 
@@ -328,6 +338,7 @@ def to_csv(chat_records):
                 m["name"],
                 "yes" if m["private"] else "no",
                 m["text"],
+                "; ".join(f["name"] for f in m.get("files", [])),
             ]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()

@@ -93,9 +93,10 @@ def purge_expired(at=None):
 def run_if_due(clock=time.monotonic):
     """The server's periodic retention run: at most once every CHECK_EVERY seconds."""
     global _last_run
-    if _last_run is not None and clock() - _last_run < CHECK_EVERY:
+    at = clock()
+    if _last_run is not None and at - _last_run < CHECK_EVERY:
         return 0
-    _last_run = clock()
+    _last_run = at
     return purge_expired()
 
 
