@@ -31,7 +31,8 @@ class Server(BaseApplication):
             "worker_connections": WORKER_CONNECTIONS,
             "timeout": 60,
             "graceful_timeout": 5,
-            "keepalive": 5,
+            # an idle keep-alive connection holds a graceful stop (SIGTERM) for this long
+            "keepalive": 2,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
