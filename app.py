@@ -146,9 +146,13 @@ def _init_login(app):
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def load_agent(agent_id):
-        agent = Agent.get_or_none(Agent.id == int(agent_id))
-        return agent if agent is not None and agent.enabled else None
+    def load_agent(session_id):
+        agent_id, _, version = session_id.partition(".")
+        try:
+            agent = Agent.get_by_id(int(agent_id))  # on every request: compiled once
+        except (Agent.DoesNotExist, ValueError):
+            return None
+        return agent if agent.enabled and version == str(agent.session_version) else None
 
 
 # --- the `parley` command --------------------------------------------------------------------

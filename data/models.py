@@ -87,6 +87,8 @@ class Agent(BaseModel):
     profile = ForeignKeyField(Profile, null=True, on_delete="SET NULL")
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
+    # part of every session's id: bumping it (sign-out, new password) ends every session at once
+    session_version = IntegerField(default=0)
 
     # what flask-login asks of a user, without importing Flask into the data layer
     is_authenticated = True
@@ -97,10 +99,15 @@ class Agent(BaseModel):
         return self.enabled
 
     def get_id(self):
-        return str(self.id)
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self):
+        """Make every session cookie issued to this agent so far worthless."""
+        Agent.update(session_version=Agent.session_version + 1).where(Agent.id == self.id).execute()
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

@@ -160,6 +160,16 @@ def test_sign_out_logs_off_and_ends_the_session(server, people):
     assert "Logged off" in again.console()
 
 
+def test_a_session_cookie_copied_before_sign_out_no_longer_opens_the_console(server, people):
+    ann = people.agent(server, "ann")
+    copied = requests.Session()
+    copied.cookies.update(ann.http.cookies)
+    assert copied.get(server.url + "/").url == server.url + "/"
+    ann.post("/logout")
+    assert copied.get(server.url + "/").url.startswith(server.url + "/login")
+    copied.close()
+
+
 def test_sign_out_sends_pending_offers_elsewhere(server, people):
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)

@@ -38,6 +38,7 @@ def _safe_next(target):
 def logout():
     """Log off from the queues, leave open chats and end the session."""
     announce(routing.sign_out(current_user))
+    current_user.end_sessions()  # a copied cookie dies with this one
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
