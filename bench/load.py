@@ -239,7 +239,7 @@ class ParleyRun:
         self.url = url
         self.ws_url = url.replace("http://", "ws://")
         self.rec = rec
-        self.connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3, force_close=False)
+        self.connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=1, force_close=False)
         self.gate = asyncio.Semaphore(concurrency)
         self.sockets = 0
         self.reconnects = 0

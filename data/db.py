@@ -131,8 +131,6 @@ def prepared(build):
     def make(*args):
         args = [a.get_id() if isinstance(a, Model) else a for a in args]
         query = build(*args)
-        if os.environ.get("XX_NO_PREPARE"):
-            return query
         if type(query) not in (ModelSelect, PreparedSelect):
             return query
         slots = [isinstance(a, (int, str)) and not isinstance(a, bool) for a in args]

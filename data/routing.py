@@ -11,7 +11,18 @@ from peewee import fn
 
 from data import invitations, logs
 from data.db import prepared, write
-from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Profile, ProfileQueue, Queue, now
+from data.models import (
+    Agent,
+    Attachment,
+    Chat,
+    Message,
+    Offer,
+    Participant,
+    Profile,
+    ProfileQueue,
+    Queue,
+    now,
+)
 
 
 @dataclass
@@ -51,7 +62,7 @@ class Changes:
 def post(chat, sender, text, agent=None, private=False, changes=None, files=()):
     """Store a message with the chat's next sequence number, and the files (already saved) it carries."""
     with write():
-        seq = (Message.select(fn.MAX(Message.seq)).where(Message.chat == chat).scalar() or 0) + 1
+        seq = (_last_seq(chat).first()[0] or 0) + 1
         message = Message.create(
             chat=chat, seq=seq, sender=sender, agent=agent, text=text, private=private, file_count=len(files)
         )
@@ -93,10 +104,21 @@ def post_by_agent(chat, agent, text, private=False, files=()):
 
 
 def is_participant(chat, agent):
+    return _participation(chat, agent).first() is not None
+
+
+# on every message: compiled once (data.db.prepared)
+@prepared
+def _last_seq(chat):
+    return Message.select(fn.MAX(Message.seq)).where(Message.chat == chat).tuples().limit(1)
+
+
+@prepared
+def _participation(chat, agent):
     return (
-        Participant.select()
+        Participant.select(Participant.id)
         .where((Participant.chat == chat) & (Participant.agent == agent) & Participant.left_at.is_null())
-        .exists()
+        .limit(1)
     )
 
 

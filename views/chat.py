@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from markupsafe import Markup
 
 from data import actions, routing
+from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
 from views.console import _error, message_html, post_message, typing_html
 from views.files import serve
@@ -21,7 +22,18 @@ CHAT_COOKIE_AGE = timedelta(days=1)
 
 
 def _queue_or_404(slug):
-    return Queue.get_or_none((Queue.slug == slug) & Queue.enabled) or abort(404, "There is no such chat.")
+    return _enabled_queue(slug).first() or abort(404, "There is no such chat.")
+
+
+# both run on every request of a chat page: compiled once (data.db.prepared)
+@prepared
+def _enabled_queue(slug):
+    return Queue.select().where((Queue.slug == slug) & Queue.enabled).limit(1)
+
+
+@prepared
+def _chat_by_token(token, slug):
+    return Chat.select().join(Queue).where((Chat.token == token) & (Queue.slug == slug)).limit(1)
 
 
 def _cookie_name(slug):
@@ -33,7 +45,7 @@ def chat_from_cookie(slug):
     token = request.cookies.get(_cookie_name(slug))
     if not token:
         return None
-    return Chat.select().join(Queue).where((Chat.token == token) & (Queue.slug == slug)).first()
+    return _chat_by_token(token, slug).first()
 
 
 @bp.get("/chat/<slug>")

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from data import files, invitations, routing
+from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, remove, replace
@@ -160,13 +161,26 @@ def close(chat_id):
 def _agent_and_chat(chat_id, joined=True):
     """The signed-in agent and a chat they are in (or were in), else 404."""
     agent = Agent.get_by_id(current_user.id)
-    chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
-    parts = Participant.select().where((Participant.chat == chat) & (Participant.agent == agent))
-    if joined:
-        parts = parts.where(Participant.left_at.is_null())
-    if not parts.exists():
+    try:
+        chat = Chat.get_by_id(chat_id)
+    except Chat.DoesNotExist:
+        abort(404)
+    if (_participation if joined else _participation_ever)(chat_id, agent.id).first() is None:
         abort(404)
     return agent, chat
+
+
+# on every message an agent sends: compiled once (data.db.prepared)
+@prepared
+def _participation(chat_id, agent_id):
+    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
+    return Participant.select(Participant.id).where(where).limit(1)
+
+
+@prepared
+def _participation_ever(chat_id, agent_id):
+    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
+    return Participant.select(Participant.id).where(where).limit(1)
 
 
 def _error(message, target, status=400):
