@@ -129,7 +129,7 @@ def prepared(build):
 
     @functools.wraps(build)
     def make(*args):
-        args = [a.get_id() if isinstance(a, Model) else a for a in args]
+        args = [a._pk if isinstance(a, Model) else a for a in args]
         query = build(*args)
         if type(query) not in (ModelSelect, PreparedSelect):
             return query
