@@ -1,6 +1,7 @@
 """What an agent can do in a chat beyond typing: predefined messages and option menus."""
 
 import json
+import re
 
 from data import routing
 from data.db import write
@@ -19,12 +20,17 @@ def option_sets_for(chat):
     return for_queue(OptionSet, OptionSetQueue.option_set, chat.queue_id)
 
 
+PLACEHOLDER = re.compile(r"\{(chatter_name|agent_name)\}")
+
+
 def fill(text, chat, agent):
-    """Fill the placeholders of a predefined message; an unknown chatter is greeted as "there"."""
-    values = {"{chatter_name}": chat.chatter_name.strip() or "there", "{agent_name}": agent.name.strip()}
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
+    """Fill the placeholders of a predefined message in one pass (a name holding a placeholder stays as
+    written); an unknown chatter is greeted as "there", a nameless agent is "your agent"."""
+    values = {
+        "chatter_name": (chat.chatter_name or "").strip() or "there",
+        "agent_name": (agent.name or "").strip() or "your agent",
+    }
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
 def check_options(question, options):
