@@ -13,6 +13,9 @@ import pytest
 from clients import AgentClient, People
 from conftest import ROOT, Parley, wait_for
 
+from data import routing
+from data.models import Agent, AgentProfile, Chat, Message, Offer, Profile, ProfileQueue, Queue, now
+
 
 @pytest.fixture
 def people():
@@ -633,3 +636,107 @@ def test_an_exported_file_needs_passwords_for_new_agents(server, tmp_path):
         empty.command("load", str(path)), cwd=ROOT, env=empty.env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- routing.assign and a supervisor's end_chat, without a server ----------------------------
+
+
+@pytest.fixture
+def desk(database):
+    """Support and Sales; Ann on Sales (so Support chats wait), Ben on Support, Sue a supervisor."""
+    support = Queue.create(name="Support", slug="support")
+    sales = Queue.create(name="Sales", slug="sales")
+    profiles = {}
+    for queue in (support, sales):
+        profiles[queue.name] = Profile.create(name=f"{queue.name} desk")
+        ProfileQueue.create(profile=profiles[queue.name], queue=queue)
+    people = {}
+    for username, name, desk_name, status in (
+        ("ann", "Ann Agent", "Sales", "available"),
+        ("ben", "Ben Agent", "Support", "off"),
+        ("sue", "Sue Supervisor", None, "off"),
+    ):
+        agent = Agent.create(
+            username=username,
+            name=name,
+            password_hash="-",
+            supervisor=username == "sue",
+            status=status,
+            profile=profiles[desk_name] if status != "off" else None,
+            idle_since=now(),
+        )
+        if desk_name:
+            AgentProfile.create(agent=agent, profile=profiles[desk_name])
+        people[username] = agent
+    people["support"], people["sales"], people["profiles"] = support, sales, profiles
+    return people
+
+
+def pending_offers(chat):
+    return [(o.agent.username, o.state) for o in Offer.select().where(Offer.chat == chat).order_by(Offer.id)]
+
+
+def test_assign_offers_a_waiting_chat_to_the_chosen_agent(desk):
+    chat, _ = routing.start_chat(desk["support"], name="Wanda")
+    assert Chat.get_by_id(chat.id).state == "waiting"  # nobody on Support
+    changes = routing.assign(chat, desk["ann"])
+    assert Chat.get_by_id(chat.id).state == "offered"
+    assert pending_offers(chat) == [("ann", "pending")]
+    assert chat.id in changes.chats and desk["ann"].id in changes.agents
+    routing.accept(Offer.get(Offer.chat == chat).id, desk["ann"])
+    assert Chat.get_by_id(chat.id).state == "active"
+
+
+def test_assign_moves_an_offer_from_one_agent_to_another(desk):
+    routing.log_on(desk["ben"], desk["profiles"]["Support"])
+    chat, _ = routing.start_chat(desk["support"], name="Wanda")
+    assert pending_offers(chat) == [("ben", "pending")]
+    changes = routing.assign(chat, desk["ann"])
+    assert pending_offers(chat) == [("ben", "withdrawn"), ("ann", "pending")]
+    assert desk["ben"].id in changes.agents
+    assert Chat.get_by_id(chat.id).state == "offered"
+
+
+def test_assign_is_refused_with_a_reason_and_changes_nothing(desk):
+    chat, _ = routing.start_chat(desk["support"], name="Wanda")
+    with pytest.raises(routing.RoutingError, match="Ben Agent is not available."):
+        routing.assign(chat, desk["ben"])  # logged off
+    routing.pause(desk["ann"])
+    with pytest.raises(routing.RoutingError, match="Ann Agent is not available."):
+        routing.assign(chat, desk["ann"])
+    routing.resume(desk["ann"])
+    Agent.update(max_chats=1).where(Agent.id == desk["ann"].id).execute()
+    other, _ = routing.start_chat(desk["support"], name="Other")
+    routing.assign(other, desk["ann"])
+    with pytest.raises(routing.RoutingError, match="already has 1 chats, their maximum"):
+        routing.assign(chat, Agent.get_by_id(desk["ann"].id))
+    with pytest.raises(routing.RoutingError, match="already offered to Ann Agent"):
+        routing.assign(other, desk["ann"])
+    assert pending_offers(chat) == []
+    assert Chat.get_by_id(chat.id).state == "waiting"
+    routing.end_chat(chat, desk["sue"], supervising=True)
+    with pytest.raises(routing.RoutingError, match="no longer waiting"):
+        routing.assign(chat, desk["ann"])
+
+
+def test_a_supervisor_ends_a_chat_they_are_not_in(desk):
+    chat, _ = routing.start_chat(desk["sales"], name="Sam")
+    offer = Offer.get(Offer.chat == chat)
+    routing.accept(offer.id, desk["ann"])
+    with pytest.raises(routing.RoutingError, match="You are not in this chat."):
+        routing.end_chat(chat, desk["ben"])
+    with pytest.raises(routing.RoutingError, match="Only supervisors"):
+        routing.end_chat(chat, desk["ben"], supervising=True)
+    changes = routing.end_chat(chat, desk["sue"], supervising=True)
+    stored = Chat.get_by_id(chat.id)
+    assert stored.state == "ended" and stored.chatter_left_at is None
+    assert Message.select().order_by(Message.seq.desc()).first().text == "Sue Supervisor ended the chat."
+    assert chat.id in changes.chats
+    assert routing.end_chat(chat, desk["sue"], supervising=True).chats == set()  # twice: nothing
+
+
+def test_the_chatter_still_ends_a_chat_in_their_own_name(desk):
+    chat, _ = routing.start_chat(desk["sales"], name="Sam")
+    routing.end_chat(chat)
+    assert Chat.get_by_id(chat.id).chatter_left_at is not None
+    assert Message.select().order_by(Message.seq.desc()).first().text == "Sam ended the chat."
