@@ -176,6 +176,8 @@
       }
       if (target.matches && target.matches("[data-log]") && r.addedNodes.length) {
         scrollDown(target);
+        var typingLine = document.getElementById("typing-" + target.dataset.log);
+        if (typingLine) typingLine.textContent = "";  // the message came: nobody is typing it now
         var panel = target.closest("[role=tabpanel]");
         var tab = panel && document.getElementById(panel.getAttribute("aria-labelledby"));
         if (tab && (panel.hidden || document.hidden)) markUnread(tab, true);
