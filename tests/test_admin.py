@@ -515,6 +515,24 @@ def test_predefined_messages_and_option_sets_are_created_edited_and_deleted(serv
     assert rows(server, "SELECT * FROM optionset WHERE id = ?", oid) == []
 
 
+def test_a_new_predefined_message_reaches_an_open_console_without_reload(server, people):
+    ann = people.agent(server, "ann", "Support desk")
+    chatter = people.chatter(server)
+    chat = chatter.start(name="Pam")
+    ann.accept(chat)
+    assert "Refund policy" not in ann.get(f"/chats/{chat}/predefined").text
+    sue = people.agent(server, "sue")
+    form = {
+        "title": "Refund policy",
+        "text": "Refunds take 5 days.",
+        "queues": [str(queue_id(server, "Support"))],
+    }
+    assert save(sue, "/admin/predefined/new", form).status_code == 200
+    # the console asks for the list each time it opens it: the new message is there at once
+    listed = ann.get(f"/chats/{chat}/predefined").text
+    assert "Refund policy" in listed and "Refunds take 5 days." in listed
+
+
 def test_retention_setting_is_stored_and_can_be_cleared(server, people):
     sue = people.agent(server, "sue")
     sue.get("/admin")
