@@ -32,6 +32,9 @@ def parse(argv):
     parser.add_argument("--chats", type=int, help="chats (chat pages); growth: the largest step")
     parser.add_argument("--agents", type=int, help="agents logged on and accepting offers")
     parser.add_argument("--seconds", type=float, help="how long the measured phase lasts")
+    parser.add_argument(
+        "--every", type=float, default=EVERY, help=f"seconds between two messages of one side of a chat ({EVERY:g})"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--baseline", action="store_true", help="run the same load on the baselines too")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "perf-growth.png"), help="growth: PNG to write")
@@ -343,7 +346,9 @@ def machine():
 
 
 def main(argv=None):
+    global EVERY
     args = parse(argv)
+    EVERY = args.every
     started = time.monotonic()
     result = scenario_run(args)
     result["machine"] = machine()
