@@ -31,6 +31,13 @@
     if (el) el.hidden = !show;
   }
 
+  // reconnect within seconds, not htmx's minute-long backoff: a restart should hardly be noticed;
+  // the jitter still spreads thousands of pages over the first seconds
+  htmx.config.wsReconnectDelay = function (retry) {
+    var cap = Math.min(500 * Math.pow(2, retry), 8000);
+    return cap / 2 + Math.random() * cap / 2;
+  };
+
   var socket = null;
   document.addEventListener("htmx:wsOpen", function (e) {
     banner(false);
