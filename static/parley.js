@@ -341,10 +341,12 @@
     box.setSelectionRange(box.value.length, box.value.length);
   }
 
-  function filterPredefined(list, text) {
+  // the filter box matches anywhere in a title; "/" in the composer only the start of a title
+  function filterPredefined(list, text, fromStart) {
     var needle = text.trim().toLowerCase(), shown = 0;
     list.querySelectorAll("[data-predefined]").forEach(function (b) {
-      var match = b.textContent.toLowerCase().indexOf(needle) >= 0;
+      var at = b.textContent.trim().toLowerCase().indexOf(needle);
+      var match = fromStart ? at === 0 : at >= 0;
       b.parentElement.hidden = !match;
       if (match) shown++;
     });
@@ -393,15 +395,21 @@
     if (!tool) return;
     var list = tool.querySelector("[data-predefined-list]");
     if (!m) { if (list && list.dataset.bySlash) closeTool(tool); return; }
-    if (list) { filterPredefined(list, m[1]); return; }
+    if (list) { filterPredefined(list, m[1], true); return; }
+    // one load at a time: htmx queues a second request on the same target and resolves its promise
+    // at once, so its list would land later, unfiltered; the first load filters by the latest text
+    if (tool.dataset.slashLoading) return;
+    tool.dataset.slashLoading = "1";
+    function loaded() { delete tool.dataset.slashLoading; }
     htmx.ajax("GET", box.form.dataset.predefinedUrl, { target: tool, swap: "innerHTML" }).then(function () {
+      loaded();
       var fresh = tool.querySelector("[data-predefined-list]");
       if (!fresh) return;
       fresh.dataset.bySlash = "1";
       var now = /^\/(\S*)$/.exec(box.value);
-      filterPredefined(fresh, now ? now[1] : "");
+      filterPredefined(fresh, now ? now[1] : "", true);
       box.focus();
-    });
+    }, loaded);
   }
 
   function slashChoice(box) {

@@ -468,10 +468,14 @@ def test_the_inviter_may_be_invited_back_after_a_hand_over(org):
     routing.accept(invitation_offer(chat).id, ben)
     assert [a.name for a in invitations.invitees(chat)] == ["Ann Agent"]
 
+    Participant.update(closed_at=now()).where(Participant.agent == ann).execute()  # she closed the tab
     invitations.invite(chat, ben, invitee=fresh(ann))
     routing.accept(invitation_offer(chat).id, fresh(ann))
     assert in_chat(chat) == {ann.id, ben.id}
     routing.post_by_agent(chat, ann, "I am back")
+    # one row per agent and chat, open again: her console shows the chat as hers, not as one she left
+    rows = list(Participant.select().where((Participant.chat == chat) & (Participant.agent == ann)))
+    assert [(r.left_at, r.closed_at) for r in rows] == [(None, None)]
 
 
 # --- predefined messages ----------------------------------------------------------------------------
