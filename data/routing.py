@@ -461,6 +461,14 @@ def dispatch(changes, at=None):
     timeout, so a lone agent is not nagged at once.
     """
     at = at or now()
+    # agents first: with nobody available, a long line is not read on every start and every tick
+    agents = list(
+        Agent.select()
+        .join(Profile, on=(Agent.profile == Profile.id))
+        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
+    )
+    if not agents:
+        return
     waiting = list(
         Chat.select()
         .join(Queue)
@@ -468,13 +476,6 @@ def dispatch(changes, at=None):
         .order_by(Chat.created_at, Chat.id)
     )
     if not waiting:
-        return
-    agents = list(
-        Agent.select()
-        .join(Profile, on=(Agent.profile == Profile.id))
-        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
-    )
-    if not agents:
         return
     load = _load([a.id for a in agents])
     queues = _profile_queues({a.profile_id for a in agents})

@@ -78,13 +78,7 @@ def announce(changes):
             _publish_chat(chat_id, ("chat", chat_id))
         for chat_id, seq in sorted(changes.updated):
             _publish_chat(chat_id, ("update", chat_id, seq))
-        waiting = (
-            Chat.select(Chat.id)
-            .where(Chat.queue.in_(list(changes.queues)) & Chat.state.in_(("waiting", "offered")))
-            .tuples()
-            if changes.queues
-            else []
-        )
+        waiting = _moved_in_line(changes) if changes.queues else []
         for (chat_id,) in waiting:
             if chat_id not in changes.chats:
                 hub.publish(f"chat:{chat_id}", ("chat", chat_id))
@@ -92,6 +86,26 @@ def announce(changes):
         hub.publish(f"agent:{agent_id}", ("status", agent_id))
     if changes.chats or changes.agents or changes.queues:
         hub.publish("supervisors", ("live", None))  # the supervisors' live view renders itself again
+
+
+def _moved_in_line(changes):
+    """Chats in the changed queues whose place in line may have moved: those behind the earliest
+    changed chat of their queue. A chat joining at the end moves nobody, so starting chats costs
+    one push, not one per waiting chatter; a queue changed without a chat tells all its line."""
+    earliest = {}
+    if changes.chats:
+        rows = Chat.select(Chat.id, Chat.queue, Chat.created_at).where(Chat.id.in_(list(changes.chats)))
+        for chat_id, queue_id, created in rows.tuples():
+            if queue_id not in earliest or (created, chat_id) < earliest[queue_id]:
+                earliest[queue_id] = (created, chat_id)
+    behind = None
+    for queue_id in changes.queues:
+        term = Chat.queue == queue_id
+        if queue_id in earliest:
+            created, chat_id = earliest[queue_id]
+            term &= (Chat.created_at > created) | ((Chat.created_at == created) & (Chat.id > chat_id))
+        behind = term if behind is None else behind | term
+    return Chat.select(Chat.id).where(behind & Chat.state.in_(("waiting", "offered"))).tuples()
 
 
 def send_to_login(agent_id):
