@@ -33,7 +33,10 @@ def parse(argv):
     parser.add_argument("--agents", type=int, help="agents logged on and accepting offers")
     parser.add_argument("--seconds", type=float, help="how long the measured phase lasts")
     parser.add_argument(
-        "--every", type=float, default=EVERY, help=f"seconds between two messages of one side of a chat ({EVERY:g})"
+        "--every",
+        type=float,
+        default=EVERY,
+        help=f"seconds between two messages of one side of a chat ({EVERY:g})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--baseline", action="store_true", help="run the same load on the baselines too")
@@ -110,7 +113,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
         info["sockets_expected"] = chats + agents
         info["reconnects"] = run.reconnects
         info["rss_per_chat_kb"] = round((info["server_rss_mb"] - rss_before) * 1024 / max(1, chats), 1)
-        await run.drain(15)
+        await run.drain(120)
     finally:
         await run.close()
         if spy is not None:
@@ -164,7 +167,7 @@ async def _drive_baseline(server, rec, kind, scenario, chats, agents, seconds):
         info["sockets_held"] = run.sockets_open()
         info["sockets_expected"] = chats + agents
         info["rss_per_chat_kb"] = round((info["server_rss_mb"] - rss_before) * 1024 / max(1, chats), 1)
-        await run.drain(15)
+        await run.drain(120)
     finally:
         await run.close()
     return info

@@ -328,10 +328,17 @@ class ParleyRun:
             loops += [loop(lambda a=agent, cid=chat_id: a.send(cid)) for chat_id in agent.chats]
         await asyncio.gather(*loops)
 
-    async def drain(self, timeout):
-        """Wait for in-flight sends and for every sent message to arrive (or `timeout`)."""
+    async def drain(self, timeout, quiet=10.0):
+        """Wait for in-flight sends and for every sent message to arrive: until none is missing, or
+        nothing has arrived for `quiet` seconds, or `timeout`. What is still missing then is lost."""
         deadline = time.monotonic() + timeout
+        seen, since = -1, time.monotonic()
         while (self.tasks or self.rec.pending()) and time.monotonic() < deadline:
+            arrived = len(self.rec.arrived)
+            if arrived != seen:
+                seen, since = arrived, time.monotonic()
+            elif time.monotonic() - since > quiet:
+                break
             await asyncio.sleep(0.05)
 
     def sockets_open(self):
