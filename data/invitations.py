@@ -115,12 +115,17 @@ def joined(offer, agent, at, changes):
         Participant.create(chat=chat, agent=agent, joined_at=at)
     routing.say(chat, f"{agent.name} joined the chat.", changes)
     if not invitation.stay:
-        Participant.update(left_at=at).where(
-            (Participant.chat == chat)
-            & (Participant.agent == invitation.inviter_id)
-            & Participant.left_at.is_null()
-        ).execute()
-        routing.say(chat, f"{invitation.inviter.name} left the chat.", changes)
+        left = (
+            Participant.update(left_at=at)
+            .where(
+                (Participant.chat == chat)
+                & (Participant.agent == invitation.inviter_id)
+                & Participant.left_at.is_null()
+            )
+            .execute()
+        )
+        if left:  # not when the inviter has left already (signed out, in a conference)
+            routing.say(chat, f"{invitation.inviter.name} left the chat.", changes)
     changes.chat(chat)
     changes.agents.update({agent.id, invitation.inviter_id})
 

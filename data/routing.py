@@ -309,6 +309,9 @@ def sign_out(agent):
                 if chat.chatter_left_at is not None:
                     _end(chat, at, changes)  # nobody on either side: requeueing would offer an empty chat
                 else:
+                    # its pending invitation goes too: the chat is routed afresh, like a new one
+                    invitations.cancel(chat, at, changes)
+                    _withdraw_offers((Offer.chat == chat) & Offer.invitation.is_null(False), at, changes)
                     Chat.update(state="waiting").where(Chat.id == chat.id).execute()
             changes.chat(chat)
         dispatch(changes)

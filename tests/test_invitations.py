@@ -398,6 +398,44 @@ def test_the_chatter_ending_the_chat_cancels_a_queue_invitation_without_asking_o
     assert Invitation.get().state == "cancelled"
 
 
+def test_the_inviter_signing_out_alone_cancels_the_invitation_and_the_chat_is_routed_afresh(org):
+    ann = org.agent("ann")
+    chat = org.chat_with(ann)
+    ben = org.agent("ben")
+    invitations.invite(chat, ann, invitee=ben)
+    invitation = invitations.pending(chat)
+    offer = invitation_offer(chat)
+
+    routing.sign_out(fresh(ann))
+    assert fresh(invitation).state == "cancelled"
+    assert fresh(offer).state == "withdrawn"
+    with pytest.raises(RoutingError, match="withdrawn"):
+        routing.accept(offer.id, ben)
+    # back in the queue and offered like a new chat: to ben, as an ordinary offer
+    new_offer = Offer.get((Offer.chat == chat) & (Offer.state == "pending"))
+    assert (new_offer.agent_id, new_offer.invitation_id) == (ben.id, None)
+    assert fresh(chat).state == "offered"
+    routing.accept(new_offer.id, ben)
+    assert fresh(chat).state == "active" and in_chat(chat) == {ben.id}
+
+
+def test_an_invitation_outlives_its_inviter_while_a_colleague_stays(org):
+    ann = org.agent("ann")
+    chat = org.chat_with(ann)
+    ben = org.agent("ben")
+    invitations.invite(chat, ann, invitee=ben)
+    routing.accept(invitation_offer(chat).id, ben)
+    cat = org.agent("cat")
+    invitations.invite(chat, ann, invitee=cat, stay=False)  # a hand-over; then ann signs out first
+
+    routing.sign_out(fresh(ann))
+    assert invitations.pending(chat) is not None
+    routing.accept(invitation_offer(chat).id, cat)
+    assert in_chat(chat) == {ben.id, cat.id}
+    assert fresh(chat).state == "active"
+    assert [t for t in chatter_texts(chat) if "Ann Agent left" in t] == ["Ann Agent left the chat."]
+
+
 def test_named_invitee_must_be_logged_on_enabled_and_not_in_the_chat(org):
     ann = org.agent("ann")
     chat = org.chat_with(ann)
