@@ -43,7 +43,9 @@ def parse(argv):
     parser.add_argument("--plot", default=str(ROOT / "docs" / "perf-growth.png"), help="growth: PNG to write")
     parser.add_argument("--keep", action="store_true", help="keep the servers' data folders and logs")
     parser.add_argument(
-        "--profile", metavar="FILE", help="record the server with py-spy (collapsed stacks) while measuring"
+        "--profile",
+        metavar="FILE",
+        help="sample the server with py-spy during the measured phase (collapsed stacks)",
     )
     args = parser.parse_args(argv)
     chats, agents, seconds = SCENARIOS[args.scenario]
@@ -84,7 +86,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
 
     run = ParleyRun(server.url, rec)
     info = {}
-    spy = start_profiler(server, profile) if profile else None
+    spy = None
     try:
         t = time.monotonic()
         await run.start_agents(agents)
@@ -98,12 +100,17 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
             accepted = await run.wait_accepted(chats, timeout=30 + chats * 0.05)
             info["accepted"] = accepted
             info["all_accepted_s"] = round(time.monotonic() - t, 2)
+        spy = start_profiler(server, profile) if profile else None
         cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.monotonic()
         if scenario == "idle":
             await asyncio.sleep(seconds)
         else:
             await run.converse(seconds, EVERY)
         elapsed = time.monotonic() - t0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
+            spy = None
         cpu = server.cpu_seconds() - cpu0
         info["client_cpu_s"] = round(time.process_time() - client0, 2)
         info["server_rss_mb"] = round(server.rss_mb(), 1)
@@ -123,7 +130,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
 
 
 def start_profiler(server, path):
-    """py-spy samples the worker for the whole run and writes collapsed stacks to `path`."""
+    """py-spy samples the worker during the measured phase and writes collapsed stacks to `path`."""
     command = ["py-spy", "record", "-p", str(server.worker_pid), "-r", "250"]
     command += ["--format", "raw", "-o", path, "--nonblocking"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
