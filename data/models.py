@@ -18,6 +18,7 @@ from peewee import (
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.db import db, prepared
+from data.useragent import describe as describe_user_agent
 
 
 def now():
@@ -143,6 +144,11 @@ class Chat(BaseModel):
     chatter_away_since = DateTimeField(null=True)
     # set once the chatter is taken to have left (away past the grace period, or ended it)
     chatter_left_at = DateTimeField(null=True)
+    # which of name and e-mail a host site vouched for with a signed identity (data/identity.py)
+    name_verified = BooleanField(default=False)
+    email_verified = BooleanField(default=False)
+    started_from = CharField(default="", max_length=2000)  # the page the chatter came from
+    user_agent = CharField(default="", max_length=512)
 
     @property
     def display_name(self):
@@ -178,6 +184,29 @@ class Chat(BaseModel):
 
     def last_seq(self):
         return Message.select(fn.MAX(Message.seq)).where(Message.chat == self).scalar() or 0
+
+    @property
+    def waited(self):
+        """How long the chatter waited for an agent; None while still waiting or never answered."""
+        return self.accepted_at - self.created_at if self.accepted_at else None
+
+    @property
+    def browser(self):
+        return describe_user_agent(self.user_agent)
+
+    def earlier_chats(self):
+        """Chats before this one with the same verified e-mail, newest first (none if unverified)."""
+        if not (self.email_verified and self.chatter_email):
+            return Chat.select().where(Chat.id.is_null())
+        return (
+            Chat.select()
+            .where(
+                Chat.email_verified
+                & (fn.LOWER(Chat.chatter_email) == self.chatter_email.lower())
+                & (Chat.id < self.id)
+            )
+            .order_by(Chat.id.desc())
+        )
 
 
 class Participant(BaseModel):
@@ -307,6 +336,20 @@ class Attachment(BaseModel):
         return labels.get(self.content_type, self.content_type.split("/")[-1].upper() + " image")
 
 
+class TranscriptMail(BaseModel):
+    """A transcript the chatter asked to have e-mailed: kept until sent or given up (data/mail.py)."""
+
+    chat = ForeignKeyField(Chat, backref="mails", on_delete="CASCADE")
+    to_address = CharField()
+    # "pending" (not tried yet), "retrying" (failed, tried again at next_try_at), "sent" or "failed"
+    state = CharField(default="pending", index=True)
+    attempts = IntegerField(default=0)
+    next_try_at = DateTimeField(default=now, index=True)
+    created_at = DateTimeField(default=now)
+    sent_at = DateTimeField(null=True)
+    last_error = TextField(default="")
+
+
 class Predefined(BaseModel):
     title = CharField(unique=True)
     text = TextField()
@@ -370,6 +413,7 @@ ALL_MODELS = [
     Offer,
     Message,
     Attachment,
+    TranscriptMail,
     Predefined,
     PredefinedQueue,
     OptionSet,

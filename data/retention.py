@@ -11,7 +11,17 @@ from peewee import fn
 
 from data import files, logs
 from data.db import write
-from data.models import Attachment, Chat, Invitation, Message, Offer, Participant, Setting, now
+from data.models import (
+    Attachment,
+    Chat,
+    Invitation,
+    Message,
+    Offer,
+    Participant,
+    Setting,
+    TranscriptMail,
+    now,
+)
 
 RETENTION_KEY = "retention_days"
 MAX_RETENTION_DAYS = 36500
@@ -64,6 +74,7 @@ def delete_chat(chat_id):
     Invitation.delete().where(Invitation.chat == chat_id).execute()
     Message.delete().where(Message.chat == chat_id).execute()
     Participant.delete().where(Participant.chat == chat_id).execute()
+    TranscriptMail.delete().where(TranscriptMail.chat == chat_id).execute()
     Chat.delete().where(Chat.id == chat_id).execute()
     return tokens  # the caller deletes these files once the transaction has committed
 

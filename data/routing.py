@@ -125,11 +125,14 @@ def _participation(chat, agent):
 # --- chats ----------------------------------------------------------------------------------
 
 
-def start_chat(queue, name="", email=""):
-    """Put a new chat at the end of its queue and offer it if someone can take it."""
+def start_chat(queue, name="", email="", **details):
+    """Put a new chat at the end of its queue and offer it if someone can take it.
+
+    `details`: more Chat fields (name_verified, email_verified, started_from, user_agent).
+    """
     changes = Changes()
     with write():
-        chat = Chat.create(queue=queue, chatter_name=name, chatter_email=email)
+        chat = Chat.create(queue=queue, chatter_name=name, chatter_email=email, **details)
         changes.chat(chat)
         dispatch(changes)
     return chat, changes

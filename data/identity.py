@@ -1,0 +1,100 @@
+"""Chatter identities that host sites sign (authenticated variables): verify, or verify nothing.
+
+A host site that knows its visitor signs {"name", "email", "exp"} as a JWT with HS256 and the secret
+it shares with Parley (PARLEY_IDENTITY_SECRET). A token that fails any check verifies nothing: its
+claims are ignored entirely, the reason is logged, and the chatter can still chat.
+"""
+
+import logging
+import re
+import time
+import warnings
+from dataclasses import dataclass
+
+import jwt
+
+log = logging.getLogger("parley.identity")
+
+MAX_TOKEN = 4096  # characters: a name, an address and a signature fit many times over
+MAX_AHEAD = 24 * 3600  # seconds `exp` may lie in the future
+LEEWAY = 30  # seconds of clock difference forgiven between the host site and Parley
+MAX_NAME = 80
+EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MIN_SECRET = 32  # bytes, what RFC 7518 asks of an HS256 key
+
+# PyJWT warns about a short secret on every decode; Parley says so once when it starts (short_secret)
+warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a valid token vouches for; an empty value is one the host site did not know."""
+
+    name: str
+    email: str
+
+
+def verify(token, secret, now=None):
+    """The identity a token signed with `secret` vouches for, or None (the reason is logged)."""
+    if not token:
+        return None
+    if not secret:
+        log.warning("identity token ignored: PARLEY_IDENTITY_SECRET is not set")
+        return None
+    if len(token) > MAX_TOKEN:
+        log.warning("identity token refused: %d characters, more than %d", len(token), MAX_TOKEN)
+        return None
+    now = time.time() if now is None else now
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],  # pinned: "none", RS256 with the secret as a "public key", … all fail
+            options={"require": ["exp", "name", "email"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as e:
+        log.warning("identity token refused: %s", _reason(e))
+        return None
+    why = _problem(claims, now)
+    if why:
+        log.warning("identity token refused: %s", why)
+        return None
+    return Identity(name=claims["name"].strip(), email=claims["email"].strip())
+
+
+def _reason(error):
+    if isinstance(error, jwt.InvalidSignatureError):
+        return "bad signature"
+    if isinstance(error, jwt.InvalidAlgorithmError):
+        return "algorithm other than HS256"
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"missing claim {error.claim!r}"
+    return f"malformed ({type(error).__name__})"
+
+
+def _problem(claims, now):
+    """Why these decoded claims vouch for nothing, or "" when they are good."""
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return "exp is not a number"
+    if exp < now - LEEWAY:
+        return "expired"
+    if exp > now + MAX_AHEAD + LEEWAY:
+        return "exp more than 24 hours ahead"
+    name, email = claims["name"], claims["email"]
+    if not isinstance(name, str) or not isinstance(email, str):
+        return "name and email must be strings"
+    name, email = name.strip(), email.strip()
+    if not name and not email:
+        return "name and email are both empty"
+    if len(name) > MAX_NAME or CONTROL.search(name):
+        return "name too long or with control characters"
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        return "email is not an e-mail address"
+    return ""
+
+
+def short_secret(secret):
+    """True when a secret is set but shorter than HS256 wants (it still works; Parley warns)."""
+    return bool(secret) and len(secret.encode()) < MIN_SECRET

@@ -1,0 +1,269 @@
+"""Transcripts by e-mail: queued in the database, built safely, sent over SMTP or into the outbox, retried.
+
+A request only queues a TranscriptMail row; the server's mail sender (views/transcripts.py) calls
+`send_due` and tells the chatter's page what became of it. A failed send stays in the table and is
+tried again after each of `retry_delays`, so nothing is dropped silently; it ends "sent" or "failed".
+"""
+
+import logging
+import os
+import re
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from data import transcript
+from data.db import write
+from data.models import Chat, TranscriptMail, now
+
+log = logging.getLogger("parley.mail")
+
+EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SMTP_TIMEOUT = 20  # seconds for one connection to the mail server
+RATE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class MailSettings:
+    smtp_url: str = ""  # smtp://[user:pass@]host:port or smtps://…; empty: write .eml files to `outbox`
+    mail_from: str = "parley@localhost"
+    outbox: str = "outbox"
+    retry_delays: tuple = (30, 120, 600, 1800)  # seconds before each retry; then the mail has failed
+    per_hour: int = 3  # transcripts one chat may send in any hour
+
+
+settings = MailSettings()
+
+
+class MailRefused(ValueError):
+    """A transcript that will not be queued; the text says why, to the chatter."""
+
+
+class RateLimited(MailRefused):
+    """Too many transcripts from one chat within the hour."""
+
+
+class Permanent(Exception):
+    """A failure that trying again cannot fix (the server refused the address for good)."""
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    tls: bool
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+def parse_smtp_url(url):
+    """smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps:// (TLS); ValueError if not."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"{url!r} is not smtp://[user:pass@]host:port or smtps://…")
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"{url!r} has a bad port") from e
+    tls = parts.scheme == "smtps"
+    return SmtpTarget(
+        tls=tls,
+        host=parts.hostname,
+        port=port or (465 if tls else 25),
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+# --- checking what goes into headers ----------------------------------------------------------------
+
+
+def check_address(address):
+    """The address, stripped, if it is one plain e-mail address; MailRefused otherwise.
+
+    A line break would start a new header (Bcc: …): refused before anything is built.
+    """
+    address = (address or "").strip()
+    if not address:
+        raise MailRefused("Give the e-mail address to send the transcript to.")
+    if CONTROL.search(address) or not address.isascii():
+        raise MailRefused("An e-mail address cannot hold line breaks or other special characters.")
+    if len(address) > 254 or not EMAIL.match(address):
+        raise MailRefused("This does not look like an e-mail address.")
+    return address
+
+
+def _header_text(value):
+    """Text for a header, on one line: any run of whitespace (line breaks included) becomes one space."""
+    return " ".join(str(value).split())
+
+
+def build_message(to, subject, body, sender):
+    """An EmailMessage; MailRefused if any header value could break out of its line."""
+    for value in (to, subject, sender):
+        if CONTROL.search(value):
+            raise MailRefused("A header cannot hold line breaks.")
+    message = EmailMessage()
+    message["From"] = sender  # the operator's PARLEY_MAIL_FROM, e.g. "Parley <help@shop.example>"
+    message["To"] = check_address(to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    return message
+
+
+def transcript_message(chat, to):
+    """The e-mail of a chat's transcript (nothing private: data/transcript.py)."""
+    subject = _header_text(f"Transcript of your chat with {chat.queue.name}")
+    return build_message(to, subject, transcript.text(chat), settings.mail_from)
+
+
+# --- queueing ---------------------------------------------------------------------------------------
+
+
+def queue_transcript(chat, address, at=None):
+    """Queue the chat's transcript for `address`; MailRefused (RateLimited) says why not."""
+    address = check_address(address)
+    at = at or now()
+    with write():  # the count and the insert in one transaction: two quick clicks cannot both pass
+        chat = Chat.get_by_id(chat.id)
+        if chat.state != "ended":
+            raise MailRefused("The transcript can be e-mailed once the chat has ended.")
+        recent = (
+            TranscriptMail.select()
+            .where((TranscriptMail.chat == chat) & (TranscriptMail.created_at > at - RATE_WINDOW))
+            .count()
+        )
+        if recent >= settings.per_hour:
+            raise RateLimited(
+                f"A chat's transcript can be e-mailed at most {settings.per_hour} times an hour. "
+                "Please try again later, or download it."
+            )
+        return TranscriptMail.create(chat=chat, to_address=address, created_at=at, next_try_at=at)
+
+
+def mails_of(chat_id):
+    """The chat's transcript mails, oldest first: what the chatter's page reports."""
+    return list(TranscriptMail.select().where(TranscriptMail.chat == chat_id).order_by(TranscriptMail.id))
+
+
+def due(at=None):
+    """Mails to try now, oldest first."""
+    return list(
+        TranscriptMail.select()
+        .where(
+            TranscriptMail.state.in_(("pending", "retrying")) & (TranscriptMail.next_try_at <= (at or now()))
+        )
+        .order_by(TranscriptMail.next_try_at, TranscriptMail.id)
+        .limit(50)
+    )
+
+
+# --- sending ----------------------------------------------------------------------------------------
+
+
+def send_due(at=None):
+    """Try every mail that is due, outside any transaction; return the ids of chats whose mail changed."""
+    changed = []
+    for mail in due(at):
+        attempt(mail)
+        changed.append(mail.chat_id)
+    return changed
+
+
+def attempt(mail):
+    """Send one mail once and record the outcome: sent, retrying later, or failed for good."""
+    try:
+        message = transcript_message(Chat.get_by_id(mail.chat_id), mail.to_address)
+        deliver(message, mail.id)
+    except Exception as e:  # noqa: BLE001 - any failure is recorded, retried or reported, never lost
+        _failed(mail, e)
+        return
+    with write():
+        TranscriptMail.update(state="sent", attempts=mail.attempts + 1, sent_at=now(), last_error="").where(
+            TranscriptMail.id == mail.id
+        ).execute()
+
+
+def _failed(mail, error):
+    attempts = mail.attempts + 1
+    permanent = isinstance(error, (Permanent, MailRefused)) or _refused_for_good(error)
+    retry = not permanent and attempts <= len(settings.retry_delays)
+    reason = f"{type(error).__name__}: {error}"[:1000]
+    if retry:
+        log.warning(
+            "transcript mail %s to %s failed (try %d), retrying: %s",
+            mail.id,
+            mail.to_address,
+            attempts,
+            reason,
+        )
+        changes = {
+            "state": "retrying",
+            "next_try_at": now() + timedelta(seconds=settings.retry_delays[attempts - 1]),
+        }
+    else:
+        log.error(
+            "transcript mail %s to %s failed for good after %d tries: %s",
+            mail.id,
+            mail.to_address,
+            attempts,
+            reason,
+        )
+        changes = {"state": "failed"}
+    with write():
+        TranscriptMail.update(attempts=attempts, last_error=reason, **changes).where(
+            TranscriptMail.id == mail.id
+        ).execute()
+
+
+def _refused_for_good(error):
+    """A 5xx answer from the mail server: the same message will be refused again."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def deliver(message, mail_id=0):
+    """Hand the message to the SMTP server of PARLEY_SMTP_URL, or write it into the outbox."""
+    if settings.smtp_url:
+        _send_smtp(message, parse_smtp_url(settings.smtp_url))
+    else:
+        _write_outbox(message, mail_id)
+
+
+def _send_smtp(message, target):
+    context = ssl.create_default_context()
+    if target.tls:
+        client = smtplib.SMTP_SSL(target.host, target.port, timeout=SMTP_TIMEOUT, context=context)
+    else:
+        client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT)
+    with client:
+        client.ehlo()
+        if not target.tls and client.has_extn("starttls"):
+            client.starttls(context=context)
+            client.ehlo()
+        if target.user:
+            client.login(target.user, target.password)
+        client.send_message(message)
+
+
+def _write_outbox(message, mail_id):
+    """Write DATA/outbox/<time>-<id>-<random>.eml whole: a reader never sees half a file."""
+    os.makedirs(settings.outbox, exist_ok=True)
+    name = f"{now():%Y%m%d-%H%M%S}-{mail_id}-{secrets.token_hex(4)}.eml"
+    path = os.path.join(settings.outbox, name)
+    partial = path + ".part"
+    with open(partial, "wb") as f:
+        f.write(bytes(message))
+    os.replace(partial, path)
