@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import secrets
 import sys
 
@@ -17,13 +18,60 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
 
 
+ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$")
+
+
+class SettingError(ValueError):
+    """A PARLEY_* setting that cannot be used; the text names it."""
+
+
 def settings_from_env():
     """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
         "OFFER_TIMEOUT": float(os.environ.get("PARLEY_OFFER_TIMEOUT", "30")),
         "LEAVE_GRACE": float(os.environ.get("PARLEY_LEAVE_GRACE", "10")),
+        "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
+        "FRAME_ORIGINS": frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
+        "SMTP_URL": smtp_url(os.environ.get("PARLEY_SMTP_URL", "").strip()),
+        "MAIL_FROM": os.environ.get("PARLEY_MAIL_FROM", "").strip() or "parley@localhost",
+        "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
+        "DEMO": os.environ.get("PARLEY_DEMO") == "1",
     }
+
+
+def frame_origins(text):
+    """PARLEY_FRAME_ORIGINS: space-separated origins (https://shop.example, https://*.shop.example)."""
+    origins = text.split()
+    for origin in origins:
+        if not ORIGIN.match(origin):
+            raise SettingError(
+                f"PARLEY_FRAME_ORIGINS: {origin!r} is not an origin like https://shop.example "
+                "(scheme and host, optional port, nothing after it)"
+            )
+    return tuple(origins)
+
+
+def smtp_url(text):
+    from data.mail import parse_smtp_url
+
+    if text:
+        try:
+            parse_smtp_url(text)
+        except ValueError as e:
+            raise SettingError(f"PARLEY_SMTP_URL: {e}") from None
+    return text
+
+
+def retry_delays(text):
+    """PARLEY_MAIL_RETRY_DELAYS: seconds before each retry of a failed transcript mail."""
+    try:
+        delays = tuple(float(d) for d in text.replace(",", " ").split())
+    except ValueError:
+        delays = (-1,)
+    if any(d < 0 for d in delays):
+        raise SettingError(f"PARLEY_MAIL_RETRY_DELAYS: {text!r} is not a list of seconds like '30 120 600'")
+    return delays
 
 
 def secret_key(folder):
@@ -58,11 +106,13 @@ def create_app(background=False, **overrides):
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
     open_database(app.config["DATA"])
+    _init_mail(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live
+    from views import actions, auth, chat, console, files, live, transcripts, widget
 
-    for module in (auth, console, actions, chat, files, live):
+    app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
+    for module in (auth, console, actions, chat, files, live, transcripts, widget):
         app.register_blueprint(module.bp)
     from views import admin, logs  # the supervisors' pages
 
@@ -71,7 +121,21 @@ def create_app(background=False, **overrides):
     live.sock.init_app(app)
     if background:
         live.start_ticker(app)
+        transcripts.start_sender(app)
     return app
+
+
+def _init_mail(app):
+    from data import identity, mail
+
+    mail.settings = mail.MailSettings(
+        smtp_url=app.config["SMTP_URL"],
+        mail_from=app.config["MAIL_FROM"],
+        outbox=os.path.join(app.config["DATA"], "outbox"),
+        retry_delays=app.config["MAIL_RETRY_DELAYS"],
+    )
+    if identity.short_secret(app.config["IDENTITY_SECRET"]):
+        app.logger.warning("PARLEY_IDENTITY_SECRET is shorter than 32 bytes: use a long random secret")
 
 
 def _init_requests(app):
@@ -103,16 +167,31 @@ def _init_requests(app):
                 return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
             size /= 1024
 
+    @app.template_filter("timespan")
+    def timespan(delta):
+        """timedelta(seconds=75) -> "1 min 15 s"."""
+        seconds = int(delta.total_seconds())
+        hours, rest = divmod(seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        if hours:
+            return f"{hours} h {minutes} min"
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # chat pages may be framed by the host sites the organisation allows (the widget)
+        ancestors = " ".join(("'self'", *app.config["FRAME_ORIGINS"])) if _chat_page() else "'self'"
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'",
+            f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'",
         )
         return response
+
+    def _chat_page():
+        return request.path.startswith("/chat/")
 
     @app.get("/healthz")
     def healthz():
@@ -192,6 +271,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.data:
         os.environ["PARLEY_DATA"] = args.data
+    try:
+        settings_from_env()
+    except SettingError as e:
+        print(f"parley: {e}", file=sys.stderr)
+        return 2
     if args.command == "load":
         return _load(args.file)
     if args.command == "export":
@@ -279,6 +363,9 @@ def _serve(args):
                 print("  " + line)
         elif args.demo:
             print("The database already holds an organisation; the demo was not loaded.")
+    if args.demo:
+        os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
+        print("A pretend host site with the chat widget: /demo/host")
     db.close_all()
     from server import run
 

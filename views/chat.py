@@ -2,23 +2,28 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from data import actions, routing
+from data import actions, identity, routing
+from data import transcript as transcripts
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
 from views.console import _error, message_html, post_message, typing_html
 from views.files import serve
 from views.fragments import append_to, replace
 from views.live import announce
+from views.widget import chatter_cookie_options
 
 bp = Blueprint("chat", __name__)
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_NAME = 80
+MAX_URL = 2000
 CHAT_COOKIE_AGE = timedelta(days=1)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _queue_or_404(slug):
@@ -54,7 +59,13 @@ def page(slug):
     queue = _queue_or_404(slug)
     chat = chat_from_cookie(slug)
     if chat is None:
-        return render_template("chat.html", queue=queue, chat=None, errors={}, form={})
+        # a host site's signed identity and page travel in the pre-chat form to the chat's start
+        token = request.args.get("identity", "")[: identity.MAX_TOKEN + 1]
+        form = {"identity": token, "page": page_url(request.args.get("from") or _outside_referrer())}
+        who = _verified(token)
+        if who:
+            form.update(name=who.name, email=who.email)
+        return render_template("chat.html", queue=queue, chat=None, errors={}, form=form, verified=who)
     messages = list(Message.for_chatter(chat))
     chat_base = url_for("chat.page", slug=slug)
     return render_template("chat.html", queue=queue, chat=chat, messages=messages, chat_base=chat_base)
@@ -66,27 +77,54 @@ def start(slug):
     queue = _queue_or_404(slug)
     name = request.form.get("name", "").strip()
     email = request.form.get("email", "").strip()
+    token = request.form.get("identity", "")
+    who = _verified(token)
+    if who:  # what the host site vouches for wins over anything typed
+        name, email = who.name or name, who.email or email
     errors = {}
     if len(name) > MAX_NAME:
         errors["name"] = f"Your name can be at most {MAX_NAME} characters."
     if email and (len(email) > 254 or not EMAIL.match(email)):
         errors["email"] = "This does not look like an e-mail address."
+    started_from = page_url(request.form.get("page"))
     if errors:
-        form = {"name": name, "email": email}
-        return render_template("chat.html", queue=queue, chat=None, errors=errors, form=form), 400
-    chat, changes = routing.start_chat(queue, name=name, email=email)
+        form = {"name": name, "email": email, "identity": token, "page": started_from}
+        context = {"errors": errors, "form": form, "verified": who}
+        return render_template("chat.html", queue=queue, chat=None, **context), 400
+    chat, changes = routing.start_chat(
+        queue,
+        name=name,
+        email=email,
+        name_verified=bool(who and who.name),
+        email_verified=bool(who and who.email),
+        started_from=started_from,
+        user_agent=request.headers.get("User-Agent", "")[:512],
+    )
     announce(changes)
     response = redirect(url_for("chat.page", slug=slug), 303)
     response.set_cookie(
-        _cookie_name(slug),
-        chat.token,
-        max_age=CHAT_COOKIE_AGE,
-        path=f"/chat/{slug}",
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
+        _cookie_name(slug), chat.token, max_age=CHAT_COOKIE_AGE, **chatter_cookie_options(f"/chat/{slug}")
     )
     return response
+
+
+def _verified(token):
+    """The identity a host site signed into `token`, or None (data/identity.py logs why)."""
+    return identity.verify(token, current_app.config["IDENTITY_SECRET"]) if token else None
+
+
+def _outside_referrer():
+    """The Referer, unless it is one of our own pages (a reload, "Start a new chat")."""
+    referrer = request.referrer or ""
+    return "" if urlsplit(referrer).netloc == request.host else referrer
+
+
+def page_url(url):
+    """The page a chat starts from, if it is a plain http(s) address; "" otherwise."""
+    url = (url or "").strip()
+    if len(url) > MAX_URL or CONTROL.search(url) or not url.lower().startswith(("http://", "https://")):
+        return ""
+    return url
 
 
 def _own_chat(slug):
@@ -140,7 +178,7 @@ def new(slug):
     """Forget the ended chat in this browser and show the pre-chat form again."""
     _queue_or_404(slug)
     response = redirect(url_for("chat.page", slug=slug), 303)
-    response.delete_cookie(_cookie_name(slug), path=f"/chat/{slug}")
+    response.delete_cookie(_cookie_name(slug), **chatter_cookie_options(f"/chat/{slug}"))
     return response
 
 
@@ -148,22 +186,8 @@ def new(slug):
 def transcript(slug):
     """Download the chat as plain text, without anything private."""
     chat = _own_chat(slug)
-    lines = [f"Chat in {chat.queue.name}, started {chat.created_at:%Y-%m-%d %H:%M} UTC", ""]
-    for m in Message.for_chatter(chat):
-        who = _speaker(m, chat)
-        lines.append(f"[{m.created_at:%H:%M}] {who}: {m.text}" if who else f"[{m.created_at:%H:%M}] {m.text}")
-    body = "\n".join(lines) + "\n"
-    filename = f"chat-{chat.created_at:%Y%m%d-%H%M}.txt"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, mimetype="text/plain", headers=headers)
-
-
-def _speaker(message, chat):
-    if message.sender == "chatter":
-        return chat.display_name
-    if message.sender == "agent":
-        return message.agent.name
-    return ""
+    headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(chat)}"'}
+    return Response(transcripts.text(chat), mimetype="text/plain", headers=headers)
 
 
 def status_html(chat):
@@ -186,12 +210,14 @@ class ChatView:
     def sync(self, seqs, modes):
         self.seq = seqs.get(self.chat_id, 0)
         self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
-        return self.render(("chat", self.chat_id)) + self._messages()
+        return self.render(("chat", self.chat_id)) + self._messages() + self._mail_status()
 
     def render(self, event):
         kind, _, *more = event
         if kind == "log":
             return self._messages()
+        if kind == "mail":
+            return self._mail_status()
         if kind == "update":
             return self._updated(more[0])
         if kind == "typing":
@@ -204,6 +230,13 @@ class ChatView:
             self.ended = ended
             parts.append(replace(composer_html(chat)))
         return Markup("").join(parts)
+
+    def _mail_status(self):
+        """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
+        from views.transcripts import status_html
+
+        chat = Chat.get_by_id(self.chat_id)
+        return replace(status_html(chat)) if chat.state == "ended" else ""
 
     def _updated(self, seq):
         """Re-render a message the page already shows (a question once answered)."""
