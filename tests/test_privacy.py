@@ -6,6 +6,8 @@ fresh resync), and the body of every response to the chatter's own requests, ref
 The browser's view of the same flows is in tests/browser/test_chat_actions.py.
 """
 
+import email
+import email.policy
 import json
 import re
 
@@ -77,6 +79,14 @@ def type_privately(typist, watcher, chat, name):
     )
 
 
+def mail_text(path):
+    """Headers and every text part of an .eml file, decoded."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    parts = [str(message["Subject"])]
+    parts += [part.get_content() for part in message.walk() if part.get_content_maintype() == "text"]
+    return "\n".join(parts)
+
+
 def test_no_private_text_reaches_the_chatter_in_any_flow(server, people):
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)
@@ -146,6 +156,12 @@ def test_no_private_text_reaches_the_chatter_in_any_flow(server, people):
     for page in pages:
         page.wait_for_text("chat has ended")
     transcript = chatter.get("/chat/support/transcript").text
+    response = chatter.post("/chat/support/transcript/email", {"email": "carl@example.com"})
+    assert response.status_code == 200, response.text
+    mailed = wait_for(lambda: list((server.folder / "outbox").glob("*.eml")), message="the transcript mail")
+    mailed = mail_text(mailed[0])
+    assert "PUBLIC-LAST" in mailed and "Blue" in mailed
+    transcript += "\n" + mailed
 
     # the capture is real: the public side of every flow is in it
     received = "\n".join(page.text() for page in pages) + "\n".join(bodies)
@@ -158,7 +174,10 @@ def test_no_private_text_reaches_the_chatter_in_any_flow(server, people):
         assert public in received
     assert "Cat Agent joined the chat." in page_html and "Blue" in transcript and "PUBLIC-LAST" in transcript
 
-    for where, text in (("a socket or a response", received), ("the transcript", transcript)):
+    for where, text in (
+        ("a socket or a response", received),
+        ("a transcript (download or mail)", transcript),
+    ):
         for secret in (*SECRETS, "SECRET", *PRIVATE_LINES):
             assert secret not in text, f"{secret!r} reached the chatter in {where}"
     # typing reached the chatter from Cat's public draft, never from Ann's or Ben's private ones

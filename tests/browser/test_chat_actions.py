@@ -390,12 +390,14 @@ def test_rejected_invitation_is_reported_to_the_inviter(server, agent_page, chat
 
 
 def test_invitation_timeout_is_reported_to_the_inviter(start_server, agent_page, chatter_page):
-    server = start_server(offer_timeout=2)
+    # room enough for Ann to accept her chat in time on a busy machine (the timeout applies to every offer)
+    server = start_server(offer_timeout=6)
     ann, carl, chat = chatting(server, agent_page, chatter_page)
     ben = agent_page(server, "ben")
     invite(chat, "Ben Agent")
     expect(tab(ben, "Carl")).to_be_visible()
-    expect(article(chat, "Ben Agent did not answer the invitation")).to_contain_text("Private")
+    missed = article(chat, "Ben Agent did not answer the invitation")
+    expect(missed).to_contain_text("Private", timeout=20_000)
     expect(tab(ben, "Carl")).to_have_count(0)
     expect(ben.get_by_role("button", name="Resume")).to_be_visible()
 
