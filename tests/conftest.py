@@ -62,9 +62,12 @@ def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
 
 
 class Parley:
-    """A `parley serve` process with its own data folder and port, loaded with tests/org.toml."""
+    """A `parley serve` process with its own data folder and port, loaded with tests/org.toml.
 
-    def __init__(self, folder, offer_timeout=30, leave_grace=10):
+    `env` adds or overrides environment variables, e.g. {"PARLEY_IDENTITY_SECRET": ...}.
+    """
+
+    def __init__(self, folder, offer_timeout=30, leave_grace=10, env=None):
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -74,6 +77,7 @@ class Parley:
             PARLEY_OFFER_TIMEOUT=str(offer_timeout),
             PARLEY_LEAVE_GRACE=str(leave_grace),
         )
+        self.env.update(env or {})
         self.process = None
         self.log = folder.parent / f"server-{self.port}.log"
 
@@ -94,7 +98,11 @@ class Parley:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(self._healthy, timeout=20, message=f"the server at {self.url} (log: {self.log})")
+        try:
+            wait_for(self._healthy, timeout=60, message=f"the server at {self.url} (log: {self.log})")
+        except AssertionError:
+            self.stop()  # a server that came up too late must not outlive the test that gave up on it
+            raise
         return self
 
     def _healthy(self):
@@ -131,7 +139,7 @@ def org_database(tmp_path_factory):
 
 @pytest.fixture
 def start_server(tmp_path, org_database):
-    """Start a fresh server; settings (offer_timeout, leave_grace) may be passed."""
+    """Start a fresh server; settings (offer_timeout, leave_grace, env) may be passed."""
     servers = []
 
     def start(**settings):
