@@ -105,14 +105,7 @@ def joined(offer, agent, at, changes):
     invitation = offer.invitation
     Invitation.update(state="accepted", answered_at=at).where(Invitation.id == invitation.id).execute()
     chat = offer.chat
-    # one row per agent and chat: one who left (a hand-over) and is invited back rejoins on it
-    rejoined = (
-        Participant.update(joined_at=at, left_at=None, closed_at=None)
-        .where((Participant.chat == chat) & (Participant.agent == agent))
-        .execute()
-    )
-    if not rejoined:
-        Participant.create(chat=chat, agent=agent, joined_at=at)
+    routing.join(chat, agent, at)
     routing.say(chat, f"{agent.name} joined the chat.", changes)
     if not invitation.stay:
         left = (

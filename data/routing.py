@@ -347,7 +347,7 @@ def accept(offer_id, agent):
             invitations.joined(offer, agent, at, changes)
             return chat, changes
         Chat.update(state="active", accepted_at=at).where(Chat.id == chat.id).execute()
-        Participant.create(chat=chat, agent=agent, joined_at=at)
+        join(chat, agent, at)
         say(chat, f"{agent.name} joined the chat.", changes)
         changes.chat(chat)
         changes.agents.add(agent.id)
@@ -406,6 +406,17 @@ def assign(chat, agent, at=None):
         changes.agents.add(agent.id)
         dispatch(changes, at)  # an agent whose offer was withdrawn may take another waiting chat
     return changes
+
+
+def join(chat, agent, at):
+    """Put the agent in the chat; one who was in it before (a hand-over, a sign-out) rejoins on their row."""
+    rejoined = (
+        Participant.update(joined_at=at, left_at=None, closed_at=None)
+        .where((Participant.chat == chat) & (Participant.agent == agent))
+        .execute()
+    )
+    if not rejoined:
+        Participant.create(chat=chat, agent=agent, joined_at=at)
 
 
 def _why_not(offer_id, agent):

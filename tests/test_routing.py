@@ -1012,3 +1012,14 @@ def test_changes_name_the_affected_chats_agents_and_queues(org):
     assert chat.id in changes.chats and chat.id in changes.logs
     assert routing.related_agents(chat.id) == {ann.id}
     assert routing.related_agents(waiting.id) == {ben.id}
+
+
+def test_an_agent_offered_a_chat_again_after_signing_out_rejoins_on_one_row(org):
+    ann = org.on("ann")
+    chat = start(org.support)
+    routing.accept(offer_of(chat).id, ann)
+    routing.sign_out(ann)
+    routing.log_on(ann, org.support_desk)
+    routing.accept(offer_of(chat).id, ann)
+    rows = Participant.select().where((Participant.chat == chat) & (Participant.agent == ann))
+    assert [(p.left_at, p.closed_at) for p in rows] == [(None, None)]
