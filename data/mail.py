@@ -1,7 +1,7 @@
 """Transcripts by e-mail: queued in the database, built safely, sent over SMTP or into the outbox, retried.
 
 A request only queues a TranscriptMail row; the server's mail sender (views/transcripts.py) calls
-`send_due` and tells the chatter's page what became of it. A failed send stays in the table and is
+`attempt` on each mail that is `due` and tells the chatter's page what became of it. A failed send stays in the table and is
 tried again after each of `retry_delays`, so nothing is dropped silently; it ends "sent" or "failed".
 """
 
@@ -47,10 +47,6 @@ class MailRefused(ValueError):
 
 class RateLimited(MailRefused):
     """Too many transcripts from one chat within the hour."""
-
-
-class Permanent(Exception):
-    """A failure that trying again cannot fix (the server refused the address for good)."""
 
 
 @dataclass(frozen=True)
@@ -170,15 +166,6 @@ def due(at=None):
 # --- sending ----------------------------------------------------------------------------------------
 
 
-def send_due(at=None):
-    """Try every mail that is due, outside any transaction; return the ids of chats whose mail changed."""
-    changed = []
-    for mail in due(at):
-        attempt(mail)
-        changed.append(mail.chat_id)
-    return changed
-
-
 def attempt(mail):
     """Send one mail once and record the outcome: sent, retrying later, or failed for good."""
     try:
@@ -195,7 +182,7 @@ def attempt(mail):
 
 def _failed(mail, error):
     attempts = mail.attempts + 1
-    permanent = isinstance(error, (Permanent, MailRefused)) or _refused_for_good(error)
+    permanent = isinstance(error, MailRefused) or _refused_for_good(error)
     retry = not permanent and attempts <= len(settings.retry_delays)
     reason = f"{type(error).__name__}: {error}"[:1000]
     if retry:
