@@ -397,6 +397,9 @@ def test_disabling_a_queue_keeps_its_chats(server, people):
     sue = people.agent(server, "sue")
     assert save(sue, f"/admin/queues/{queue_id(server, 'Sales')}", {"name": "Sales"}).status_code == 200
     assert people.browser(server).get("/chat/sales").status_code == 404
+    # the chatter already in a chat there goes on: reload, write, end
+    assert f'id="log-{chat}"' in chatter.page().text
+    assert chatter.say("still here").status_code == 204
     assert rows(server, "SELECT id FROM chat WHERE id = ?", chat) == [(chat,)]
     assert "Old Customer" in sue.get("/logs").text
 

@@ -56,9 +56,9 @@ def chat_from_cookie(slug):
 @bp.get("/chat/<slug>")
 def page(slug):
     """Show the pre-chat form, or this browser's chat in the queue."""
-    queue = _queue_or_404(slug)
     chat = chat_from_cookie(slug)
     if chat is None:
+        queue = _queue_or_404(slug)  # a disabled queue takes no new chats; open ones go on
         # a host site's signed identity and page travel in the pre-chat form to the chat's start
         token = request.args.get("identity", "")[: identity.MAX_TOKEN + 1]
         form = {"identity": token, "page": page_url(request.args.get("from") or _outside_referrer())}
@@ -68,7 +68,7 @@ def page(slug):
         return render_template("chat.html", queue=queue, chat=None, errors={}, form=form, verified=who)
     messages = list(Message.for_chatter(chat))
     chat_base = url_for("chat.page", slug=slug)
-    return render_template("chat.html", queue=queue, chat=chat, messages=messages, chat_base=chat_base)
+    return render_template("chat.html", queue=chat.queue, chat=chat, messages=messages, chat_base=chat_base)
 
 
 @bp.post("/chat/<slug>")
@@ -128,7 +128,6 @@ def page_url(url):
 
 
 def _own_chat(slug):
-    _queue_or_404(slug)
     return chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
 
 
