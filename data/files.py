@@ -91,6 +91,8 @@ def content_type(upload):
         if expected == "text/plain"
         else _sniff(upload.stream)
     )
+    if found == "image/svg+xml" and not _is_text(upload.stream):
+        found = "binary"  # SVG is XML text: an executable that merely ends in </svg> is not one
     if found != expected:
         what = NAMES.get(expected, f"a {expected.split('/')[1].upper()} image")
         raise FileRefused(f"{name}: the content is not {what}, as its name says.")
@@ -98,10 +100,13 @@ def content_type(upload):
 
 
 def _sniff(stream):
+    # the start and the end of the file: some types are told by their last bytes (an SVG's </svg>)
     head = stream.read(SNIFF_BYTES)
+    stream.seek(max(len(head), stream.seek(0, os.SEEK_END) - SNIFF_BYTES))
+    tail = stream.read()
     stream.seek(0)
     try:
-        matches = puremagic.magic_string(head)
+        matches = puremagic.magic_string(head + tail)
     except puremagic.PureError:
         matches = []
     for match in matches:

@@ -207,9 +207,11 @@
 
   var MAX_FILES = 5, MAX_SIZE = 20 * 1024 * 1024;
 
+  // the composer of the chat `el` is in; outside any chat, that of the chat shown (never a hidden tab's)
   function composerNear(el) {
-    var scope = el.closest("[data-controls]") || el.closest("[role=tabpanel], .chat") || document;
-    return scope.querySelector("form[data-composer]");
+    var scope = el.closest("[data-controls]") || el.closest("[role=tabpanel], .chat") ||
+      document.querySelector("[role=tabpanel]:not([hidden]), .chat");
+    return scope && scope.querySelector("form[data-composer]");
   }
 
   function pendingFiles(form) { return form._files || []; }

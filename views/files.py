@@ -1,5 +1,7 @@
 """Attachments over HTTP: taking files with a message, and serving them only to those who may see them."""
 
+from urllib.parse import quote
+
 from flask import Blueprint, abort, send_file
 from flask_login import current_user, login_required
 
@@ -48,15 +50,22 @@ def serve(attachment):
     inline = attachment.is_image
     response = send_file(
         files.path_of(attachment.token),
-        mimetype=attachment.content_type
-        if attachment.content_type != "text/plain"
-        else "text/plain; charset=utf-8",
-        as_attachment=not inline,
-        download_name=attachment.name,
+        mimetype=attachment.content_type,  # text/plain gets "; charset=utf-8" from Werkzeug
         conditional=True,
         max_age=0,
+    )
+    response.headers["Content-Disposition"] = disposition(
+        "inline" if inline else "attachment", attachment.name
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def disposition(kind, name):
+    """`kind` with the file name: a plain ASCII fallback without quotes, backslashes or control
+    characters (some browsers do not unescape them, RFC 6266 D), and the real name in filename*."""
+    name = files.display_name(name)
+    plain = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in name)
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
