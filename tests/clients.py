@@ -94,6 +94,9 @@ class Browser:
     def __init__(self, url):
         self.url = url
         self.http = requests.Session()
+        # a fresh connection per request: reusing one the server's 2 s keep-alive is just closing
+        # fails now and then with "connection reset", which is the test's race, not the product's
+        self.http.headers["Connection"] = "close"
         self.token = None
         self.sockets = []
 
