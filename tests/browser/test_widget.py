@@ -3,6 +3,7 @@ the chat works inside it, identity and start page reach the agent, the transcrip
 an origin the organisation did not allow cannot frame the chat; the chat page fits a phone."""
 
 import html
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +86,8 @@ def test_the_widget_on_another_port_chats_inside_its_iframe(start_server, host_s
     expect(chat_frame.get_by_role("textbox", name="Name")).to_have_value("Wanda Widget")
     chat_frame.get_by_role("button", name="Start chat").click()
     expect(chat_frame.get_by_text("in the queue")).to_contain_text("1")
+    # deferred parley.js (Enter sends) has run by "load"
+    shop.frame(url=re.compile(r"/chat/support$")).wait_for_load_state()
     say(chat_frame, "Do these boots come in size 44?")
 
     panel = accept(ann, "Wanda Widget")
@@ -138,6 +141,8 @@ def test_the_chat_page_fits_a_phone(server, agent_page, browser):
         no_sideways_scroll(phone)
         phone.get_by_role("textbox", name="Name").fill("Pia Phone")
         phone.get_by_role("button", name="Start chat").click()
+        expect(phone.get_by_text("in the queue")).to_be_visible()
+        phone.wait_for_load_state()  # Enter sends once parley.js has run
         say(phone, "Hello from my phone, with a rather long first message that has to wrap nicely.")
         chat = accept(ann, "Pia Phone")
         say(chat, "Hello Pia, " + "a long answer that wraps over several lines on a small screen. " * 3)
