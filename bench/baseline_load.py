@@ -8,10 +8,10 @@ import time
 
 import aiohttp
 
-from bench.load import TOKEN, message_text
+from bench.load import TOKEN, Run, message_text
 
 
-class BaselineRun:
+class BaselineRun(Run):
     """`echo`: every message comes back on its own socket (round trip). `socketio`: chatter and agent
     share a room per chat; a message is stored in SQLite and relayed to the other side."""
 
@@ -100,19 +100,6 @@ class BaselineRun:
         if self.agents:
             loops += [loop(self.agents[a], "a", f"chat{c}") for c, a in self.assignments.items()]
         await asyncio.gather(*loops)
-
-    async def drain(self, timeout, quiet=10.0):
-        """Wait for in-flight sends and for every sent message to arrive: until none is missing, or
-        nothing has arrived for `quiet` seconds, or `timeout`. What is still missing then is lost."""
-        deadline = time.monotonic() + timeout
-        seen, since = -1, time.monotonic()
-        while (self.tasks or self.rec.pending()) and time.monotonic() < deadline:
-            arrived = len(self.rec.arrived)
-            if arrived != seen:
-                seen, since = arrived, time.monotonic()
-            elif time.monotonic() - since > quiet:
-                break
-            await asyncio.sleep(0.05)
 
     def sockets_open(self):
         return sum(1 for ws in self.chatters + self.agents if not ws.closed)

@@ -232,7 +232,24 @@ class Agent(Page):
             self.run.rec.error("agent send", repr(e))
 
 
-class ParleyRun:
+class Run:
+    """What every driven run shares: `tasks` in flight and a recorder `rec` of sent and arrived."""
+
+    async def drain(self, timeout, quiet=10.0):
+        """Wait for in-flight sends and for every sent message to arrive: until none is missing, or
+        nothing has arrived for `quiet` seconds, or `timeout`. What is still missing then is lost."""
+        deadline = time.monotonic() + timeout
+        seen, since = -1, time.monotonic()
+        while (self.tasks or self.rec.pending()) and time.monotonic() < deadline:
+            arrived = len(self.rec.arrived)
+            if arrived != seen:
+                seen, since = arrived, time.monotonic()
+            elif time.monotonic() - since > quiet:
+                break
+            await asyncio.sleep(0.05)
+
+
+class ParleyRun(Run):
     """Chatters and agents against one Parley server."""
 
     def __init__(self, url, rec, concurrency=16):
@@ -327,19 +344,6 @@ class ParleyRun:
         for agent in self.agents:
             loops += [loop(lambda a=agent, cid=chat_id: a.send(cid)) for chat_id in agent.chats]
         await asyncio.gather(*loops)
-
-    async def drain(self, timeout, quiet=10.0):
-        """Wait for in-flight sends and for every sent message to arrive: until none is missing, or
-        nothing has arrived for `quiet` seconds, or `timeout`. What is still missing then is lost."""
-        deadline = time.monotonic() + timeout
-        seen, since = -1, time.monotonic()
-        while (self.tasks or self.rec.pending()) and time.monotonic() < deadline:
-            arrived = len(self.rec.arrived)
-            if arrived != seen:
-                seen, since = arrived, time.monotonic()
-            elif time.monotonic() - since > quiet:
-                break
-            await asyncio.sleep(0.05)
 
     def sockets_open(self):
         return sum(1 for p in self.chatters + self.agents if p.ws is not None and not p.ws.closed)

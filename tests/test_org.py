@@ -211,7 +211,13 @@ profiles = ["Everything", "Sales only"]
 def test_empty_file_changes_nothing(database):
     load_text(GOOD)
     before = snapshot()
-    assert load_text("# nothing yet\n") == {"queue": 0, "profile": 0, "agent": 0, "predefined": 0, "option_set": 0}
+    assert load_text("# nothing yet\n") == {
+        "queue": 0,
+        "profile": 0,
+        "agent": 0,
+        "predefined": 0,
+        "option_set": 0,
+    }
     assert snapshot() == before
 
 
