@@ -2,8 +2,6 @@
 joining behind pushes nothing to those already waiting (so starting chats costs one push, not one
 per waiting chatter)."""
 
-import time
-
 import pytest
 from clients import People
 
@@ -30,7 +28,9 @@ def test_place_in_line_moves_when_the_chat_ahead_is_served(server, people):
     pushed = statuses(line)
     third = people.chatter(server)
     third.start(name="Third")
-    time.sleep(1)  # anything the start would push has arrived by now
+    # the start's pushes were queued before its response; a message queued after them is the barrier
+    second.say("barrier")
+    line.wait_for_text("barrier")
     assert statuses(line) == pushed, "a chat joining behind moved nobody"
 
     ann = people.agent(server, "ann", "Support desk")
