@@ -97,6 +97,7 @@ def chatter_page(new_page):
             page.get_by_role("textbox", name="E-mail").fill(email)
         page.get_by_role("button", name="Start chat").click()
         expect(page.get_by_role("log", name="Messages")).to_be_visible()
+        page.wait_for_load_state()  # the deferred parley.js (Enter sends) has run by "load"
         return page
 
     return open_chat
