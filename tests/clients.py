@@ -2,8 +2,10 @@
 
 import json
 import re
+import sqlite3
 import struct
 import threading
+from contextlib import closing
 
 import requests
 import websocket
@@ -252,3 +254,9 @@ class People:
     def close(self):
         for person in self.everyone:
             person.close()
+
+
+def rows(server, sql, *args):
+    """Read the server's database directly: what was stored, whatever the pages say."""
+    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
+        return db.execute(sql, args).fetchall()

@@ -160,3 +160,13 @@ def start_server(tmp_path, org_database):
 def server(start_server):
     """A fresh server with the default settings."""
     return start_server()
+
+
+@pytest.fixture
+def people():
+    """Agents and chatters talking to a server over HTTP and sockets, all closed at the end."""
+    from clients import People
+
+    crowd = People()
+    yield crowd
+    crowd.close()

@@ -4,24 +4,15 @@ effects of a change (at once), the live view's actions, and the organisation exp
 import html
 import re
 import shutil
-import sqlite3
 import subprocess
 import tomllib
-from contextlib import closing
 
 import pytest
-from clients import AgentClient, People
+from clients import AgentClient, rows
 from conftest import ROOT, Parley, wait_for
 
 from data import routing
 from data.models import Agent, AgentProfile, Chat, Message, Offer, Profile, ProfileQueue, Queue, now
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +39,6 @@ def ann_shared(shared):
     ann = AgentClient(shared.url, "ann").login()
     yield ann
     ann.close()
-
-
-def rows(server, sql, *args):
-    """Read the server's database directly: what was stored, whatever the pages say."""
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def one(server, sql, *args):

@@ -8,17 +8,15 @@ on data/files.py and data/retention.py directly, where that is simpler.
 import io
 import os
 import re
-import sqlite3
 import struct
 import subprocess
 import sys
 import zlib
-from contextlib import closing
 from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from clients import People
+from clients import rows
 from conftest import ROOT
 
 from data import files, retention, routing
@@ -70,18 +68,6 @@ def text_file(size, fill=b"a"):
 
 
 # --- reading what the server stored --------------------------------------------------------------
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
-
-
-def rows(server, sql, *args):
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def attachments(server):

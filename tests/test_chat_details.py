@@ -2,34 +2,20 @@
 sites embed the chat page: frame-ancestors, the chat pages' own cookies, the widget's script."""
 
 import re
-import sqlite3
 import subprocess
 import time
-from contextlib import closing
 from urllib.parse import quote
 
 import jwt
 import pytest
 import requests
-from clients import People, csrf_from
+from clients import csrf_from, rows
 from conftest import ROOT, Parley
 
 from data.useragent import describe
 
 SECRET = "details-identity-secret-" + "0123456789" * 3
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
-
-
-def rows(server, sql, *args):
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def identity(name="Vera Verified", email="vera@example.com"):

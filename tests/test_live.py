@@ -7,15 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 import websocket
-from clients import People
 from conftest import Parley, wait_for
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
 
 
 def active_chat(server, people, name="Vera Visitor"):

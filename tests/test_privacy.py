@@ -11,8 +11,6 @@ import email.policy
 import json
 import re
 
-import pytest
-from clients import People
 from conftest import wait_for
 
 # what only agents may read: unique markers in private messages, and the private system lines
@@ -27,13 +25,6 @@ PRIVATE_LINES = (
     "private-tag",
     "Private",
 )
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
 
 
 def recording(chatter):

@@ -2,16 +2,6 @@
 joining behind pushes nothing to those already waiting (so starting chats costs one push, not one
 per waiting chatter)."""
 
-import pytest
-from clients import People
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
-
 
 def statuses(socket):
     return socket.text().count('id="chat-status"')

@@ -3,15 +3,13 @@ outbox, retried when sending fails and reported to the chatter, rate-limited, sa
 injection, and never holding a private message or file."""
 
 import re
-import sqlite3
-from contextlib import closing
 from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from clients import People
+from clients import rows
 from conftest import free_port, wait_for
 
 from data import mail
@@ -95,19 +93,7 @@ def smtp_servers():
         server.stop()
 
 
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
-
-
 # --- a chat with everything a transcript may or may not hold ---------------------------------------
-
-
-def rows(server, sql, *args):
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def ended_chat(server, people, name="Carl Chatter", email="carl@example.com"):

@@ -1,29 +1,14 @@
 """HTTP behaviour of a real server: sign-in, CSRF, cookies, who sees which chat, escaping, errors."""
 
 import re
-import sqlite3
-from contextlib import closing
 
 import pytest
 import requests
-from clients import People, csrf_from
+from clients import csrf_from, rows
 from conftest import wait_for
 
 NAUGHTY_NAME = "<script>alert(1)</script>"
 NAUGHTY_TEXT = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def people():
-    crowd = People()
-    yield crowd
-    crowd.close()
-
-
-def rows(server, sql, *args):
-    """Read the server's database directly: what was stored, whatever the pages say."""
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def set_cookies(response):
