@@ -109,7 +109,8 @@ class Browser:
         return response
 
     def post(self, path, data=None, csrf=True, **kwargs):
-        headers = {"X-CSRF-Token": self.token} if csrf and self.token else {}
+        """POST as htmx does (its header and the token in a header), or as a plain form."""
+        headers = {"X-CSRF-Token": self.token, "HX-Request": "true"} if csrf and self.token else {}
         return self.http.post(self.url + path, data=data or {}, headers=headers, timeout=10, **kwargs)
 
     def cookie_header(self, path):

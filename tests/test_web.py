@@ -189,6 +189,14 @@ def test_log_on_without_csrf_token_leaves_the_agent_off(server, people):
     assert ann.status() == "off"
 
 
+def test_log_on_clicked_before_htmx_ran_posts_the_plain_form_and_reloads(server, people):
+    ann = people.agent(server, "ann")
+    form = {"profile": ann.profile_id("Support desk"), "csrf_token": ann.token}
+    response = ann.post("/status/logon", form, csrf=False, allow_redirects=False)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert ann.status() == "available"
+
+
 def test_a_token_from_another_session_is_refused(server, people):
     ann = people.agent(server, "ann")
     other = people.browser(server)

@@ -1,6 +1,6 @@
 """The agent's console: status, offers and chats in tabs, and what its socket pushes."""
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -67,6 +67,8 @@ def _status_change(change):
     except routing.RoutingError as e:
         return _error(str(e), "status-error")
     announce(changes)
+    if "HX-Request" not in request.headers:  # the plain form, sent before htmx ran
+        return redirect(url_for("console.console"), 303)
     return status_html(Agent.get_by_id(agent.id))
 
 

@@ -159,3 +159,15 @@ def test_log_on_with_another_profile_gets_only_its_queues(server, agent_page, ch
     expect(tab(ann, "Olga")).to_have_count(0)
     accept(ann, "Pete")
     expect(sales.get_by_text("chatting with Ann Agent")).to_be_visible()
+
+
+def test_log_on_clicked_before_the_scripts_arrive_still_logs_on(server, agent_page):
+    ann = agent_page(server, "ann", profile=None)
+    held = []  # hold htmx back as a slow network would, until the form has gone
+    ann.route("**/htmx-*.js", lambda route: held.append(route))
+    ann.reload(wait_until="commit")
+    ann.get_by_role("combobox", name="Profile").select_option(label="Support desk")
+    ann.get_by_role("button", name="Log on").click()
+    expect(ann.get_by_text("Available · Support desk")).to_be_visible()
+    for route in held:
+        route.continue_()
