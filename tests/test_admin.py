@@ -559,6 +559,17 @@ def test_assign_a_waiting_chat_and_end_it_as_supervisor(server, people):
     assert "Sue Supervisor ended the chat." in html.unescape(chatter_page)
 
 
+def test_assign_sent_as_a_plain_form_offers_the_chat_and_reloads_admin(server, people):
+    people.agent(server, "dan", "Sales desk")
+    chat = people.chatter(server).start(name="Wanda Waiting")
+    sue = people.agent(server, "sue")
+    sue.get("/admin")  # as when Assign is clicked before htmx has loaded
+    form = {"agent": str(agent_id(server, "dan")), "csrf_token": sue.token}
+    response = sue.post(f"/admin/chats/{chat}/assign", form, csrf=False, allow_redirects=False)
+    assert response.status_code == 303 and response.headers["Location"] == "/admin"
+    assert "Offered to Dan Sales" in sue.get("/admin").text
+
+
 def test_assign_is_refused_with_a_reason(server, people):
     chatter = people.chatter(server)
     chat = chatter.start(name="Nobody Home")

@@ -180,6 +180,14 @@ def test_transcript_without_smtp_goes_to_the_outbox_and_the_page_hears_it(server
     assert not list((server.folder / "outbox").glob("*.part"))
 
 
+def test_a_plain_form_post_sends_it_and_reloads_the_chat_page(server, people):
+    _, chatter, _ = ended_chat(server, people)  # as when Email is clicked before htmx has loaded
+    form = {"email": "carl@example.org", "csrf_token": chatter.token}
+    response = chatter.post("/chat/support/transcript/email", form, csrf=False, allow_redirects=False)
+    assert response.status_code == 303 and response.headers["Location"] == "/chat/support"
+    wait_for(lambda: outbox(server), message="an .eml file in DATA/outbox")
+
+
 def test_the_download_holds_the_same_public_transcript(server, people):
     _, chatter, _ = ended_chat(server, people)
     response = chatter.get("/chat/support/transcript")

@@ -7,7 +7,7 @@ from data import admin, retention, routing
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from views.console import _error
-from views.fragments import replace
+from views.fragments import or_page, replace
 from views.live import announce, send_to_login
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -76,7 +76,7 @@ def assign(chat_id):
     except routing.RoutingError as e:
         return _error(str(e), "live-alert", 409)
     announce(changes)
-    return live_html()
+    return or_page(live_html(), url_for("admin.index"))
 
 
 @bp.post("/chats/<int:chat_id>/end")

@@ -1,6 +1,6 @@
 """The agent's console: status, offers and chats in tabs, and what its socket pushes."""
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -8,7 +8,7 @@ from data import files, invitations, routing
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
-from views.fragments import append_to, remove, replace
+from views.fragments import append_to, or_page, remove, replace
 from views.live import announce
 
 bp = Blueprint("console", __name__)
@@ -67,9 +67,7 @@ def _status_change(change):
     except routing.RoutingError as e:
         return _error(str(e), "status-error")
     announce(changes)
-    if "HX-Request" not in request.headers:  # the plain form, sent before htmx ran
-        return redirect(url_for("console.console"), 303)
-    return status_html(Agent.get_by_id(agent.id))
+    return or_page(status_html(Agent.get_by_id(agent.id)), url_for("console.console"))
 
 
 def status_html(agent):

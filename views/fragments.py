@@ -2,6 +2,7 @@
 
 import re
 
+from flask import redirect, request
 from markupsafe import Markup, escape
 
 FIRST_TAG = re.compile(r"^(\s*<[a-zA-Z][a-zA-Z0-9-]*)")
@@ -22,3 +23,10 @@ def append_to(target_id, html):
 def remove(*element_ids):
     """Delete the elements with these ids."""
     return Markup("".join(f'<div id="{escape(i)}" hx-swap-oob="delete"></div>' for i in element_ids))
+
+
+def or_page(html, page_url):
+    """`html` for htmx; a plain form POST (sent before htmx had loaded) reloads the page instead."""
+    if "HX-Request" in request.headers:
+        return html
+    return redirect(page_url, 303)

@@ -2,12 +2,13 @@
 
 import threading
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
 from data import mail
 from data.db import connection
 from data.models import Chat
 from views.chat import _own_chat
+from views.fragments import or_page
 from views.live import hub
 
 bp = Blueprint("transcripts", __name__)
@@ -26,7 +27,7 @@ def email(slug):
     except mail.MailRefused as e:
         return status_html(chat, error=str(e)), 409 if chat.state != "ended" else 400
     _wake.set()
-    return status_html(Chat.get_by_id(chat.id))
+    return or_page(status_html(Chat.get_by_id(chat.id)), url_for("chat.page", slug=slug))
 
 
 def status_html(chat, error=""):
