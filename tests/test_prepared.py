@@ -39,6 +39,16 @@ def test_joined_models_come_with_the_rows(chats):
     assert message.agent is None
 
 
+def test_column_mapping_made_once_serves_every_later_run(chats):
+    first, second = chats
+    assert list(Message.for_agents(first, 99)) == []  # the first run of the shape finds no row
+    for chat, name in ((second, ""), (first, "Ada"), (second, "")):
+        messages = list(Message.for_agents(chat, 0))
+        assert [m.chat.chatter_name for m in messages] == [name] * len(messages)
+        assert all(m.chat_id == chat.id and m.agent is None for m in messages)
+    assert [m.text for m in Message.for_chatter(second, 1)] == ["second 2", "second 3"]
+
+
 def test_a_changed_query_compiles_anew(chats):
     first, _ = chats
     assert seqs(Message.for_agents(first, 0).where(Message.seq > 3)) == [4, 5]
