@@ -160,7 +160,7 @@ def close(chat_id):
 
 def _agent_and_chat(chat_id, joined=True):
     """The signed-in agent and a chat they are in (or were in), else 404."""
-    agent = Agent.get_by_id(current_user.id)
+    agent = current_user._get_current_object()  # loaded for this request already
     try:
         chat = Chat.get_by_id(chat_id)
     except Chat.DoesNotExist:
