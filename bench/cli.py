@@ -93,6 +93,8 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
         info["agents_ready_s"] = round(time.monotonic() - t, 2)
         chatters = await run.open_chatters(chats)
         rss_before = server.rss_mb()
+        if profile and scenario == "burst":  # the starts are what burst measures
+            spy = start_profiler(server, profile)
         t = time.monotonic()
         await run.start_chats(chatters, within=1.0 if scenario == "burst" else None)
         info["chats_started_s"] = round(time.monotonic() - t, 2)
@@ -100,7 +102,8 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
             accepted = await run.wait_accepted(chats, timeout=30 + chats * 0.05)
             info["accepted"] = accepted
             info["all_accepted_s"] = round(time.monotonic() - t, 2)
-        spy = start_profiler(server, profile) if profile else None
+        if profile and spy is None:
+            spy = start_profiler(server, profile)
         cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.monotonic()
         if scenario == "idle":
             await asyncio.sleep(seconds)
