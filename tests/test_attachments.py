@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import pytest
 from clients import rows
-from conftest import ROOT
+from conftest import ROOT, wait_for
 
 from data import files, retention, routing
 from data.models import Attachment, Chat, Message, Queue, now
@@ -507,6 +507,18 @@ def test_downloads_are_authorised_on_every_request(server, people):
     assert ann.get(agent_url).content == PDF
     assert carl.get(chatter_url).content == PDF
     assert ben.get(agent_url).status_code == 404
+
+
+def test_an_agent_offered_the_chat_may_see_its_files_until_they_reject_it(server, people):
+    ben = people.agent(server, "ben", "Support desk")
+    carl = people.chatter(server)
+    chat_id = carl.start("Carl")
+    assert chatter_sends(carl, "while I wait", [("receipt.pdf", PDF)]).status_code == 204
+    [stored] = attachments(server)
+    offer = wait_for(lambda: ben.offer_id(chat_id), message="the offer to Ben")
+    assert ben.get(f"/files/{stored['token']}").content == PDF  # his offer tab shows it
+    assert ben.post(f"/offers/{offer}/reject").status_code in (200, 204)
+    assert ben.get(f"/files/{stored['token']}").status_code == 404
 
 
 def test_private_files_are_for_agents_only(server, people):

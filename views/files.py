@@ -30,19 +30,20 @@ def take_uploads(request):
 @bp.get("/files/<token>")
 @login_required
 def agent_download(token):
-    """Serve a file to a supervisor, or to an agent who is or was in (or was offered) its chat."""
+    """Serve a file to a supervisor, or to an agent who is or was in its chat, or is being offered it."""
     attachment = Attachment.get_or_none(Attachment.token == token) or abort(404)
-    if not current_user.supervisor and not _agent_saw(attachment.chat_id, current_user.id):
+    if not current_user.supervisor and not _agent_may_see(attachment.chat_id, current_user.id):
         abort(404)
     return serve(attachment)
 
 
-def _agent_saw(chat_id, agent_id):
-    joined = (
-        Participant.select().where((Participant.chat == chat_id) & (Participant.agent == agent_id)).exists()
+def _agent_may_see(chat_id, agent_id):
+    """In the chat now or before, or shown it by an open offer (a new chat or an invitation)."""
+    joined = Participant.select().where((Participant.chat == chat_id) & (Participant.agent == agent_id))
+    offered = Offer.select().where(
+        (Offer.chat == chat_id) & (Offer.agent == agent_id) & (Offer.state == "pending")
     )
-    offered = Offer.select().where((Offer.chat == chat_id) & (Offer.agent == agent_id)).exists()
-    return joined or offered
+    return joined.exists() or offered.exists()
 
 
 def serve(attachment):
