@@ -73,6 +73,7 @@ def agent_page(new_page):
         page.get_by_label("Password").fill(PASSWORDS[username])
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        page.wait_for_load_state()  # htmx has run: Pause, Accept and the rest answer clicks
         if profile is not None:
             log_on(page, profile)
         return page
