@@ -4,7 +4,17 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup
 
 from data import actions, identity, routing
@@ -23,6 +33,7 @@ EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_NAME = 80
 MAX_URL = 2000
 CHAT_COOKIE_AGE = timedelta(days=1)
+KEPT_TOKEN = 1500  # bytes of identity token the session cookie keeps for the next chat (cookies: 4 KB)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -101,6 +112,9 @@ def start(slug):
         user_agent=request.headers.get("User-Agent", "")[:512],
     )
     announce(changes)
+    # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
+    kept = token if who and len(token) <= KEPT_TOKEN else ""
+    session[f"again_{slug}"] = {"identity": kept, "from": started_from or ""}
     response = redirect(url_for("chat.page", slug=slug), 303)
     response.set_cookie(
         _cookie_name(slug), chat.token, max_age=CHAT_COOKIE_AGE, **chatter_cookie_options(f"/chat/{slug}")
@@ -174,9 +188,11 @@ def end(slug):
 
 @bp.post("/chat/<slug>/new")
 def new(slug):
-    """Forget the ended chat in this browser and show the pre-chat form again."""
+    """Forget the ended chat in this browser and show the pre-chat form again, with the host site's
+    identity and page of the last chat (a widget's frame has no other way to get them back)."""
     _queue_or_404(slug)
-    response = redirect(url_for("chat.page", slug=slug), 303)
+    again = {k: v for k, v in session.pop(f"again_{slug}", {}).items() if v}
+    response = redirect(url_for("chat.page", slug=slug, **again), 303)
     response.delete_cookie(_cookie_name(slug), **chatter_cookie_options(f"/chat/{slug}"))
     return response
 
