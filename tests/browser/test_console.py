@@ -171,3 +171,29 @@ def test_log_on_clicked_before_the_scripts_arrive_still_logs_on(server, agent_pa
     expect(ann.get_by_text("Available · Support desk")).to_be_visible()
     for route in held:
         route.continue_()
+
+
+OFFER_SPY = """
+window.beeps = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.beeps += 1; return start.apply(this, args); };
+window.notes = [];
+window.Notification = class {
+  static permission = "granted";
+  constructor(title, options) { window.notes.push([title, options.body]); }
+  close() {}
+};
+Object.defineProperty(document, "hidden", { get: () => true });  // the agent is in another window
+"""
+
+
+def test_an_offer_beeps_and_shows_a_desktop_notification_while_the_console_is_hidden(
+    server, agent_page, chatter_page
+):
+    ann = agent_page(server, "ann")
+    ann.add_init_script(OFFER_SPY)
+    ann.reload()
+    chatter_page(server, "Hana")
+    expect(tab(ann, "Hana")).to_be_visible()
+    ann.wait_for_function("window.notes.length > 0")
+    assert ann.evaluate("[window.beeps, window.notes]") == [1, [["New chat offered", "Hana"]]]
