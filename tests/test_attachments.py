@@ -8,16 +8,15 @@ on data/files.py and data/retention.py directly, where that is simpler.
 import io
 import os
 import re
-import struct
 import subprocess
 import sys
-import zlib
 from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
 from clients import rows
 from conftest import ROOT, wait_for
+from samples import PDF, png_bytes
 
 from data import files, retention, routing
 from data.models import Attachment, Chat, Message, Queue, now
@@ -30,24 +29,7 @@ FILE_CSP_PARTS = ("default-src 'none'", "sandbox")
 # --- files as they would come from a disk ----------------------------------------------------------
 
 
-def png_bytes(width=4, height=3):
-    """A real (tiny, red) PNG image."""
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\0" + b"\xff\0\0" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
-PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 WINDOWS_EXE = (
     b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"

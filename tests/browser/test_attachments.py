@@ -4,33 +4,15 @@ the typed text, the progress bar of a large upload and "Cancel upload", thumbnai
 import base64
 import re
 import sqlite3
-import struct
-import zlib
 from contextlib import closing
 
 from conftest import wait_for
 from playwright.sync_api import expect
+from samples import PDF, png_bytes
 
 from .conftest import accept, message_box, messages, say
 
-PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 MB = 1024 * 1024
-
-
-def png_bytes(width=40, height=30):
-    """A real PNG image (a red rectangle)."""
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\0" + b"\xdd\x22\x22" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def stored(server, sql):
@@ -88,9 +70,28 @@ def file_spec(name, mime, data):
     return {"name": name, "type": mime, "data": base64.b64encode(data).decode()}
 
 
+def drop(page, selector, *specs):
+    """Drag files from the desktop onto the element `selector`: dragover (which must be accepted), drop."""
+    page.evaluate(
+        "([selector, specs]) => {"
+        + MAKE_FILE
+        + """
+          var transfer = new DataTransfer();
+          specs.forEach(function (s) { transfer.items.add(makeFile(s)); });
+          var target = document.querySelector(selector);
+          var init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+          var over = new DragEvent("dragover", init);
+          target.dispatchEvent(over);
+          if (!over.defaultPrevented) throw new Error(selector + " does not accept a drop");
+          target.dispatchEvent(new DragEvent("drop", init));
+        }""",
+        [selector, list(specs)],
+    )
+
+
 def test_chosen_files_go_with_the_message_as_thumbnails_and_links(server, agent_page, chatter_page):
     console, carl, chat = chatting(server, agent_page, chatter_page)
-    image = png_bytes()
+    image = png_bytes(40, 30)
     choose_files(carl, carl, [("map.png", "image/png", image), ("terms.pdf", "application/pdf", PDF)])
     expect(pending(carl).get_by_role("listitem")).to_have_count(2)
     expect(pending(carl)).to_contain_text("map.png")
@@ -241,20 +242,7 @@ def test_dropped_and_pasted_files_go_to_the_pending_list(server, agent_page, cha
     notes = file_spec("notes.txt", "text/plain", b"dropped notes\n")
     guide = file_spec("guide.pdf", "application/pdf", PDF)
     # a drop anywhere on the chat: its composer takes the files
-    carl.evaluate(
-        "(specs) => {"
-        + MAKE_FILE
-        + """
-          var transfer = new DataTransfer();
-          specs.forEach(function (s) { transfer.items.add(makeFile(s)); });
-          var log = document.querySelector("[role=log]");
-          var over = new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true });
-          log.dispatchEvent(over);
-          if (!over.defaultPrevented) throw new Error("the chat does not accept a drop");
-          log.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-        }""",
-        [notes, guide],
-    )
+    drop(carl, "[role=log]", notes, guide)
     expect(pending(carl).get_by_role("listitem")).to_have_count(2)
     expect(pending(carl)).to_contain_text("notes.txt")
     expect(pending(carl)).to_contain_text("guide.pdf")
@@ -271,7 +259,7 @@ def test_dropped_and_pasted_files_go_to_the_pending_list(server, agent_page, cha
           box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
         }"""
     )
-    carl.evaluate(paste, file_spec("image.png", "image/png", png_bytes()))
+    carl.evaluate(paste, file_spec("image.png", "image/png", png_bytes(40, 30)))
     expect(pending(carl).get_by_role("listitem")).to_have_count(3)
     expect(pending(carl)).to_contain_text("image.png")
     # one removed again before sending
@@ -287,15 +275,9 @@ def test_dropped_and_pasted_files_go_to_the_pending_list(server, agent_page, cha
     expect(files.get_by_role("link", name="guide.pdf")).to_have_count(0)
 
     # and the agent's console takes a drop on the chat's panel, into that chat's composer
-    console.evaluate(
-        "(spec) => {"
-        + MAKE_FILE
-        + """
-          var transfer = new DataTransfer();
-          transfer.items.add(makeFile(spec));
-          var log = document.querySelector("[role=tabpanel]:not([hidden]) [role=log]");
-          log.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-        }""",
+    drop(
+        console,
+        "[role=tabpanel]:not([hidden]) [role=log]",
         file_spec("answer.txt", "text/plain", b"the answer\n"),
     )
     expect(pending(chat)).to_contain_text("answer.txt")
@@ -334,18 +316,7 @@ def test_a_file_dropped_outside_a_chat_goes_to_the_chat_shown_never_a_hidden_one
     expect(carl_chat).to_be_hidden()
 
     # dropped on the tab list, outside both panels: Dora's chat is the one the agent sees
-    console.evaluate(
-        "(spec) => {"
-        + MAKE_FILE
-        + """
-          var transfer = new DataTransfer();
-          transfer.items.add(makeFile(spec));
-          var tabs = document.querySelector("[role=tablist]");
-          tabs.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-          tabs.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-        }""",
-        file_spec("for-dora.txt", "text/plain", b"for Dora only\n"),
-    )
+    drop(console, "[role=tablist]", file_spec("for-dora.txt", "text/plain", b"for Dora only\n"))
     expect(pending(dora_chat)).to_contain_text("for-dora.txt")
     expect(pending(carl_chat)).to_be_hidden()
     message_box(dora_chat).press("Enter")
