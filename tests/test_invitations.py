@@ -7,7 +7,9 @@ timeout, one pending at a time), predefined messages and option menus.
 import json
 from datetime import timedelta
 
+import orgs
 import pytest
+from orgs import fresh, later
 
 from data import actions, invitations, routing
 from data.models import (
@@ -22,9 +24,6 @@ from data.models import (
     Participant,
     Predefined,
     PredefinedQueue,
-    Profile,
-    ProfileQueue,
-    Queue,
     now,
 )
 from data.routing import RoutingError
@@ -32,22 +31,12 @@ from data.routing import RoutingError
 # --- the organisation ---------------------------------------------------------------------------
 
 
-class Org:
+class Org(orgs.Org):
     """Support and Sales; agents are created logged on to a profile, oldest idle first."""
 
     def __init__(self):
-        self.support = Queue.create(name="Support", slug="support")
-        self.sales = Queue.create(name="Sales", slug="sales")
-        self.support_desk = self._profile("Support desk", self.support)
-        self.sales_desk = self._profile("Sales desk", self.sales)
+        super().__init__()
         self.clock = now() - timedelta(hours=1)
-
-    @staticmethod
-    def _profile(name, *queues):
-        profile = Profile.create(name=name)
-        for queue in queues:
-            ProfileQueue.create(profile=profile, queue=queue)
-        return profile
 
     def agent(self, username, profile=None, max_chats=3, on=True):
         """A new agent; logged on (to Support desk unless told) and idle since a moment later than the last."""
@@ -73,14 +62,6 @@ class Org:
 @pytest.fixture
 def org(database):
     return Org()
-
-
-def fresh(row):
-    return type(row).get_by_id(row.id)
-
-
-def later(seconds):
-    return now() + timedelta(seconds=seconds)
 
 
 def invitation_offer(chat):

@@ -6,7 +6,9 @@ Time is passed explicitly (`at=`) wherever routing accepts it, so nothing here s
 import threading
 from datetime import timedelta
 
+import orgs
 import pytest
+from orgs import fresh, later
 
 from data import routing
 from data.db import connection, open_database
@@ -18,8 +20,6 @@ from data.models import (
     Offer,
     Participant,
     Profile,
-    ProfileQueue,
-    Queue,
     now,
 )
 from data.routing import RoutingError
@@ -27,22 +27,12 @@ from data.routing import RoutingError
 # --- the organisation every test starts from ------------------------------------------------
 
 
-class Org:
+class Org(orgs.Org):
     """Two queues, three profiles, and a factory for agents."""
 
     def __init__(self):
-        self.support = Queue.create(name="Support", slug="support")
-        self.sales = Queue.create(name="Sales", slug="sales")
-        self.support_desk = self.profile("Support desk", self.support)
-        self.sales_desk = self.profile("Sales desk", self.sales)
+        super().__init__()
         self.everything = self.profile("Everything", self.support, self.sales)
-
-    @staticmethod
-    def profile(name, *queues):
-        profile = Profile.create(name=name)
-        for queue in queues:
-            ProfileQueue.create(profile=profile, queue=queue)
-        return profile
 
     def agent(self, username, profiles=None, max_chats=3):
         # a placeholder hash: hashing real passwords is slow and irrelevant to routing
@@ -63,14 +53,6 @@ class Org:
 @pytest.fixture
 def org(database):
     return Org()
-
-
-def fresh(row):
-    return type(row).get_by_id(row.id)
-
-
-def later(seconds):
-    return now() + timedelta(seconds=seconds)
 
 
 def pending(chat=None, agent=None):
