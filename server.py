@@ -6,6 +6,8 @@ from gunicorn.workers.ggevent import GeventWorker
 
 # measured here: 1,000 (gunicorn's default) hangs socket 1,001 and every request after it
 WORKER_CONNECTIONS = 10000
+# on SIGTERM, requests in flight get this long; open sockets are told to reconnect at once
+GRACEFUL_TIMEOUT = 5
 
 
 class Worker(GeventWorker):
@@ -30,7 +32,7 @@ class Server(BaseApplication):
             "worker_class": "server.Worker",
             "worker_connections": WORKER_CONNECTIONS,
             "timeout": 60,
-            "graceful_timeout": 5,
+            "graceful_timeout": GRACEFUL_TIMEOUT,
             # an idle keep-alive connection holds a graceful stop (SIGTERM) for this long
             "keepalive": 2,
             "accesslog": None,

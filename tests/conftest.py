@@ -43,10 +43,24 @@ PASSWORDS = {"ann": "ann-password", "ben": "ben-password", "cat": "cat-password"
 PASSWORDS["sue"] = "sue-password"
 
 
+# bind(0) is not enough: a server restarting on its port leaves it free for a moment, the other
+# pytest-xdist worker could be handed it, and its browser would then talk to our server. So each
+# worker takes ports from its own range, below the kernel's ephemeral ones, and never one twice.
+PORTS_PER_WORKER = 2000
+_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+_ports = iter(range(20000 + PORTS_PER_WORKER * _worker, 20000 + PORTS_PER_WORKER * (_worker + 1)))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on that no other test of this run has been or will be given."""
+    for port in _ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # something else has it
+            return port
+    raise RuntimeError("this worker used all its ports: raise PORTS_PER_WORKER")
 
 
 def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):

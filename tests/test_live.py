@@ -9,6 +9,8 @@ import requests
 import websocket
 from conftest import Parley, wait_for
 
+from server import GRACEFUL_TIMEOUT
+
 
 def active_chat(server, people, name="Vera Visitor"):
     """Ann on the Support desk with an accepted chat from a chatter: (ann, chatter, chat id)."""
@@ -218,7 +220,8 @@ def test_sigterm_closes_sockets_with_1012_and_exits_cleanly(server, people):
     assert console.wait_closed(timeout=1) == 1012
     assert page.wait_closed(timeout=1) == 1012
     assert server.process.returncode == 0
-    assert took < 4, f"the server took {took:.1f}s to stop"
+    # not a speed target: a socket left open holds the stop for the whole graceful timeout
+    assert took < GRACEFUL_TIMEOUT, f"the stop waited {took:.1f}s: a socket held it"
 
 
 def restart(server, **settings):
