@@ -490,38 +490,38 @@ def dispatch(changes, at=None):
     if not agents:
         return
     load = {a.id: a.held + a.offered for a in agents}
-    queues = _profile_queues({a.profile_id for a in agents})
-    waiting = list(
-        Chat.select(Chat.id, Chat.queue)
-        .join(Queue)
-        .where((Chat.state == "waiting") & Queue.enabled & Chat.queue.in_(set().union(*queues.values())))
-        .order_by(Chat.created_at, Chat.id)
-    )
-    for chat in waiting:
-        free = [a for a in agents if chat.queue_id in queues[a.profile_id]]
-        agent = _choose(chat, free, at)
+    queues = _profile_queues()
+    waiting = list(_waiting(tuple(sorted(set().union(*(queues.get(a.profile, ()) for a in agents))))))
+    for chat_id, queue_id in waiting:
+        agent = _choose(chat_id, [a for a in agents if queue_id in queues.get(a.profile, ())], at)
         if agent is None:
             continue
         Offer.create(
-            chat=chat,
-            agent=agent,
+            chat=chat_id,
+            agent=agent.id,
             created_at=at,
             expires_at=at + timedelta(seconds=settings.offer_timeout),
         )
-        Chat.update(state="offered").where(Chat.id == chat.id).execute()
+        Chat.update(state="offered").where(Chat.id == chat_id).execute()
         Agent.update(idle_since=at).where(Agent.id == agent.id).execute()
-        agent.idle_since = at
+        changes.chats.add(chat_id)
+        changes.queues.add(queue_id)
         load[agent.id] += 1
-        changes.chat(chat)
-        if load[agent.id] >= agent.max_chats:
-            agents.remove(agent)
-            if not agents:
-                return
+        agents.remove(agent)  # now the most recently busy: last in line, if still free at all
+        if load[agent.id] < agent.max_chats:
+            agents.append(agent)
+        elif not agents:
+            return
 
 
-@prepared  # on every start, end and tick: compiled once
+# The dispatcher's queries run on every chat start, end and tick: compiled once, and read as plain
+# rows (making a model of each of 100 agents cost more than the query).
+
+
+@prepared
 def _available_agents():
-    """Available agents of enabled profiles, with their load: chats held and offers pending."""
+    """Available agents of enabled profiles, longest idle first, with their load: chats held and
+    offers pending."""
     held = (
         Participant.select(fn.COUNT(Participant.id))
         .join(Chat)
@@ -529,25 +529,46 @@ def _available_agents():
     )
     offered = Offer.select(fn.COUNT(Offer.id)).where((Offer.agent == Agent.id) & (Offer.state == "pending"))
     return (
-        Agent.select(Agent.id, Agent.max_chats, Agent.profile, Agent.idle_since)
+        Agent.select(Agent.id, Agent.max_chats, Agent.profile)
         .select_extend(held.alias("held"), offered.alias("offered"))
         .join(Profile, on=(Agent.profile == Profile.id))
         .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
+        .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
+        .namedtuples()
     )
 
 
-def _choose(chat, free, at):
-    if not free:
-        return None
-    declined = dict(
+@prepared  # one shape per set of queues: a team has few
+def _waiting(queue_ids):
+    """(chat id, queue id) of the chats waiting in these queues (if enabled), oldest first."""
+    return (
+        Chat.select(Chat.id, Chat.queue)
+        .join(Queue)
+        .where((Chat.state == "waiting") & Queue.enabled & Chat.queue.in_(queue_ids))
+        .order_by(Chat.created_at, Chat.id)
+        .tuples()
+    )
+
+
+@prepared
+def _declined(chat_id):
+    """(agent id, when) of each agent who rejected the chat or let its offer expire, the last time."""
+    return (
         Offer.select(Offer.agent, fn.MAX(Offer.answered_at))
-        .where((Offer.chat == chat) & Offer.state.in_(("rejected", "expired")))
+        .where((Offer.chat == chat_id) & Offer.state.in_(("rejected", "expired")))
         .group_by(Offer.agent)
         .tuples()
     )
+
+
+def _choose(chat_id, free, at):
+    """Of the agents `free` for the chat (longest idle first), the one to offer it to."""
+    if not free:
+        return None
+    declined = dict(_declined(chat_id))
     fresh = [a for a in free if a.id not in declined]
     if fresh:
-        return min(fresh, key=lambda a: (a.idle_since or at, a.id))
+        return fresh[0]
     cutoff = at - timedelta(seconds=settings.offer_timeout)
     again = [a for a in free if declined[a.id] <= cutoff]
     return min(again, key=lambda a: (declined[a.id], a.id), default=None)
@@ -574,15 +595,17 @@ def _load(agent_ids):
     return load
 
 
-def _profile_queues(profile_ids):
-    queues = {pid: set() for pid in profile_ids}
-    for pid, qid in (
-        ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue)
-        .where(ProfileQueue.profile.in_(list(profile_ids)))
-        .tuples()
-    ):
-        queues[pid].add(qid)
+def _profile_queues():
+    """{profile id: {queue id, ...}} of every profile."""
+    queues = {}
+    for profile_id, queue_id in _profile_queue_pairs():
+        queues.setdefault(profile_id, set()).add(queue_id)
     return queues
+
+
+@prepared
+def _profile_queue_pairs():
+    return ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue).tuples()
 
 
 def related_agents(chat_id):
