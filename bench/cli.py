@@ -95,13 +95,15 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
         rss_before = server.rss_mb()
         if profile and scenario == "burst":  # the starts are what burst measures
             spy = start_profiler(server, profile)
-        t = time.monotonic()
+        t, start_cpu = time.monotonic(), server.cpu_seconds()
         await run.start_chats(chatters, within=1.0 if scenario == "burst" else None)
         info["chats_started_s"] = round(time.monotonic() - t, 2)
         if agents:
             accepted = await run.wait_accepted(chats, timeout=30 + chats * 0.05)
             info["accepted"] = accepted
             info["all_accepted_s"] = round(time.monotonic() - t, 2)
+        # what starting (and accepting) the chats cost: burst's offers wait behind this work
+        info["start_server_cpu_s"] = round(server.cpu_seconds() - start_cpu, 2)
         if profile and spy is None:
             spy = start_profiler(server, profile)
         cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.monotonic()
@@ -335,6 +337,11 @@ def table(result):
         lines.append(row(r, label))
         for kind, base in r.get("baselines", {}).items():
             lines.append(row(base, f"  {kind}"))
+    if result.get("scenario") == "burst" and "all_accepted_s" in result:
+        lines.append(
+            f"starts: all {result['chats']} started after {result['chats_started_s']} s and accepted after "
+            f"{result['all_accepted_s']} s, costing the server {result['start_server_cpu_s']} s of CPU"
+        )
     if result.get("ratios"):
         lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in result["ratios"].items()))
     if result.get("targets"):
