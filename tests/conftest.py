@@ -46,9 +46,9 @@ PASSWORDS["sue"] = "sue-password"
 # bind(0) is not enough: a server restarting on its port leaves it free for a moment, the other
 # pytest-xdist worker could be handed it, and its browser would then talk to our server. So each
 # worker takes ports from its own range, below the kernel's ephemeral ones, and never one twice.
-PORTS_PER_WORKER = 2000
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-_ports = iter(range(20000 + PORTS_PER_WORKER * _worker, 20000 + PORTS_PER_WORKER * (_worker + 1)))
+_share = 12000 // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # of ports 20000-31999
+_ports = iter(range(20000 + _share * _worker, 20000 + _share * (_worker + 1)))
 
 
 def free_port():
@@ -60,7 +60,7 @@ def free_port():
             except OSError:
                 continue  # something else has it
             return port
-    raise RuntimeError("this worker used all its ports: raise PORTS_PER_WORKER")
+    raise RuntimeError("this worker used all its ports: run fewer workers")
 
 
 def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
