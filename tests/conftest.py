@@ -1,6 +1,7 @@
 """Fixtures shared by every test: a fresh SQLite file per test."""
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,10 +46,13 @@ PASSWORDS["sue"] = "sue-password"
 
 # bind(0) is not enough: a server restarting on its port leaves it free for a moment, the other
 # pytest-xdist worker could be handed it, and its browser would then talk to our server. So each
-# worker takes ports from its own range, below the kernel's ephemeral ones, and never one twice.
+# worker takes ports from its own share of 20000-31999 (below the kernel's ephemeral ones), never
+# one twice, in an order of its own (another test run on the machine does not walk in step).
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-_share = 12000 // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # of ports 20000-31999
-_ports = iter(range(20000 + _share * _worker, 20000 + _share * (_worker + 1)))
+_share = 12000 // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+_ports = list(range(20000 + _share * _worker, 20000 + _share * (_worker + 1)))
+random.Random(os.getpid()).shuffle(_ports)
+_ports = iter(_ports)
 
 
 def free_port():
@@ -61,6 +65,14 @@ def free_port():
                 continue  # something else has it
             return port
     raise RuntimeError("this worker used all its ports: run fewer workers")
+
+
+def listens_on(pid, port):
+    """Whether process `pid` holds the listening socket of 127.0.0.1:`port` (read from /proc)."""
+    rows = (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+    inodes = {f"socket:[{r[9]}]" for r in rows if r[3] == "0A" and int(r[1].split(":")[1], 16) == port}
+    fds = Path(f"/proc/{pid}/fd")
+    return any(os.readlink(fd) in inodes for fd in fds.iterdir())
 
 
 def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
@@ -124,9 +136,12 @@ class Parley:
             raise AssertionError(f"the server exited with {self.process.returncode}: {self.log.read_text()}")
         try:
             with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                return response.read() == b"ok"
+                answered = response.read() == b"ok"
         except OSError:
             return False
+        if answered and not listens_on(self.process.pid, self.port):
+            raise AssertionError(f"another process took port {self.port}: this test would talk to it")
+        return answered
 
     def stop(self):
         if self.process and self.process.poll() is None:
