@@ -2,23 +2,19 @@
 
 import argparse
 import os
-import re
 import secrets
 import sys
 
 from flask import Flask, abort, render_template, request, session
 from flask_login import LoginManager
 
-from data import routing
+from data import frame_origins, routing
 from data.db import connection, db, open_database
 from data.models import Agent
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
-
-
-ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$")
 
 
 class SettingError(ValueError):
@@ -32,7 +28,7 @@ def settings_from_env():
         "OFFER_TIMEOUT": float(os.environ.get("PARLEY_OFFER_TIMEOUT", "30")),
         "LEAVE_GRACE": float(os.environ.get("PARLEY_LEAVE_GRACE", "10")),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
-        "FRAME_ORIGINS": frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
+        "FRAME_ORIGINS": env_frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
         "SMTP_URL": smtp_url(os.environ.get("PARLEY_SMTP_URL", "").strip()),
         "MAIL_FROM": os.environ.get("PARLEY_MAIL_FROM", "").strip() or "parley@localhost",
         "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
@@ -40,16 +36,12 @@ def settings_from_env():
     }
 
 
-def frame_origins(text):
+def env_frame_origins(text):
     """PARLEY_FRAME_ORIGINS: space-separated origins (https://shop.example, https://*.shop.example)."""
-    origins = text.split()
-    for origin in origins:
-        if not ORIGIN.match(origin):
-            raise SettingError(
-                f"PARLEY_FRAME_ORIGINS: {origin!r} is not an origin like https://shop.example "
-                "(scheme and host, optional port, nothing after it)"
-            )
-    return tuple(origins)
+    origins, error = frame_origins.parse(text)
+    if error:
+        raise SettingError(f"PARLEY_FRAME_ORIGINS: {error}")
+    return origins
 
 
 def smtp_url(text):
@@ -182,7 +174,10 @@ def _init_requests(app):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # chat pages may be framed by the host sites the organisation allows (the widget)
-        ancestors = " ".join(("'self'", *app.config["FRAME_ORIGINS"])) if _chat_page() else "'self'"
+        ancestors = "'self'"
+        if _chat_page():
+            allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
+            ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; "

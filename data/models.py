@@ -400,6 +400,13 @@ class Setting(BaseModel):
     key = CharField(unique=True)
     value = TextField()
 
+    @classmethod
+    def put(cls, key, value):
+        """Store `value` under `key`, replacing what was there."""
+        cls.insert(key=key, value=value).on_conflict(
+            conflict_target=[cls.key], update={cls.value: value}
+        ).execute()
+
 
 ALL_MODELS = [
     Queue,

@@ -56,9 +56,7 @@ def set_retention_days(days):
     """Store the setting (None keeps chats forever); the next retention run applies it."""
     global _last_run
     with write():
-        Setting.insert(key=RETENTION_KEY, value="" if days is None else str(days)).on_conflict(
-            conflict_target=[Setting.key], update={Setting.value: "" if days is None else str(days)}
-        ).execute()
+        Setting.put(RETENTION_KEY, "" if days is None else str(days))
     _last_run = None  # a new setting applies at once, not within the minute
 
 

@@ -8,6 +8,7 @@ import subprocess
 import tomllib
 
 import pytest
+import requests
 from clients import AgentClient, rows
 from conftest import ROOT, Parley, wait_for
 
@@ -121,6 +122,7 @@ SUPERVISOR_ROUTES = [
     ("GET", "/admin/option-sets/new"),
     ("POST", "/admin/option-sets/new"),
     ("POST", "/admin/retention"),
+    ("POST", "/admin/frame-origins"),
     ("GET", "/admin/export"),
     ("POST", "/admin/chats/1/assign"),
     ("POST", "/admin/chats/1/end"),
@@ -133,7 +135,13 @@ SUPERVISOR_ROUTES = [
     ("GET", "/logs/export.csv"),
 ]
 FORM = {"name": "Hacked", "title": "Hacked", "text": "x", "username": "hacker", "password": "hacker-pass"}
-FORM |= {"max_chats": "3", "enabled": "on", "retention_days": "1", "agent": "1"}
+FORM |= {
+    "max_chats": "3",
+    "enabled": "on",
+    "retention_days": "1",
+    "agent": "1",
+    "frame_origins": "https://evil.example",
+}
 
 
 @pytest.mark.parametrize(("method", "path"), SUPERVISOR_ROUTES)
@@ -335,6 +343,28 @@ def test_retention_form_refuses_bad_input(shared, sue_shared, days):
     assert snapshot(shared) == before
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "shop.example",  # no scheme
+        "https://shop.example/",  # a path
+        "https://shop.example https://shop.example/chat?x=1",
+        "javascript:alert(1)",
+        "https://shop.example; script-src *",  # would smuggle a directive into the header
+        "\n".join(f"https://s{i}.example" for i in range(51)),
+    ],
+)
+def test_widget_sites_form_refuses_bad_input(shared, sue_shared, typed):
+    before = snapshot(shared)
+    sue_shared.get("/admin")
+    response = sue_shared.post("/admin/frame-origins", {"frame_origins": typed})
+    assert response.status_code == 400
+    assert "is not an origin like https://shop.example" in text_of(response) or "At most 50" in text_of(
+        response
+    )
+    assert snapshot(shared) == before
+
+
 def test_forms_without_a_csrf_token_are_refused(shared, sue_shared):
     before = snapshot(shared)
     response = sue_shared.post("/admin/queues/new", {"name": "Sneaky", "enabled": "on"}, csrf=False)
@@ -532,6 +562,28 @@ def test_retention_setting_is_stored_and_can_be_cleared(server, people):
     response = sue.post("/admin/retention", {"retention_days": ""})
     assert "kept forever" in text_of(response)
     assert rows(server, "SELECT value FROM setting WHERE key = 'retention_days'") == [("",)]
+
+
+def test_widget_sites_take_effect_on_chat_pages_at_once_and_can_be_cleared(start_server, people):
+    server = start_server(env={"PARLEY_FRAME_ORIGINS": "https://shop.example"})
+    sue = people.agent(server, "sue")
+    response = sue.get("/admin")
+    assert "the server was started with (https://shop.example)" in text_of(response)
+
+    typed = "https://help.example\nhttps://*.help.example https://help.example"
+    response = sue.post("/admin/frame-origins", {"frame_origins": typed})
+    assert response.status_code == 200
+    assert "may show the chat widget now: https://help.example, https://*.help.example." in text_of(response)
+    chat_page = requests.get(server.url + "/chat/support", timeout=10)
+    expected = "frame-ancestors 'self' https://shop.example https://help.example https://*.help.example;"
+    assert expected in chat_page.headers["Content-Security-Policy"]
+    login = requests.get(server.url + "/login", timeout=10)
+    assert "frame-ancestors 'self';" in login.headers["Content-Security-Policy"]
+
+    response = sue.post("/admin/frame-origins", {"frame_origins": "  "})
+    assert "No other site may show the chat widget now." in text_of(response)
+    chat_page = requests.get(server.url + "/chat/support", timeout=10)
+    assert "frame-ancestors 'self' https://shop.example;" in chat_page.headers["Content-Security-Policy"]
 
 
 # --- the live view's actions ----------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Supervisors' administration: the organisation's forms, the live view and its actions, the export."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from data import admin, retention, routing
+from data import admin, frame_origins, retention, routing
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from views.console import _error
@@ -41,6 +41,8 @@ def _index_context(**overrides):
         "predefined": Predefined.select().order_by(Predefined.title),
         "option_sets": OptionSet.select().order_by(OptionSet.title),
         "retention_days": retention.retention_days(),
+        "frame_origins": "\n".join(frame_origins.stored()),
+        "env_frame_origins": current_app.config["FRAME_ORIGINS"],
         "errors": {},
     }
     context.update(overrides)
@@ -289,6 +291,20 @@ def save_retention():
     if days is None:
         return _saved("Chats are now kept forever.")
     return _saved(f"Ended chats are now deleted {days} days after they ended.")
+
+
+@bp.post("/frame-origins")
+def save_frame_origins():
+    """Set the host sites that may show the chat widget (frame the chat pages)."""
+    typed = request.form.get("frame_origins", "")
+    origins, error = frame_origins.parse(typed)
+    if error:
+        context = _index_context(frame_origins=typed, errors={"frame_origins": error})
+        return render_template("admin.html", **context), 400
+    frame_origins.store(origins)
+    if not origins:
+        return _saved("No other site may show the chat widget now.")
+    return _saved(f"These sites may show the chat widget now: {', '.join(origins)}.")
 
 
 @bp.get("/export")

@@ -2,7 +2,8 @@
 
 A host site adds `<script src="https://parley.example/widget.js" data-queue="support" async>`; the
 script shows a chat button that opens /chat/<queue> in an iframe. Only the origins in
-PARLEY_FRAME_ORIGINS may frame chat pages (Content-Security-Policy: frame-ancestors, set in app.py).
+PARLEY_FRAME_ORIGINS and those supervisors list on /admin (data/frame_origins.py) may frame chat pages
+(Content-Security-Policy: frame-ancestors, set in app.py).
 
 Browsers send SameSite=Lax cookies to a page framed by *another site* never, so the chatter's
 cookies (the chat's own and the session that holds the CSRF token) are, over HTTPS,
