@@ -33,7 +33,7 @@ def stored():
 
 @prepared  # read on every chat page: compiled once
 def _setting(key):
-    return Setting.select(Setting.value).where(Setting.key == key)
+    return Setting.select(Setting.value).where(Setting.key == key).limit(1)
 
 
 def store(origins):
