@@ -518,19 +518,23 @@ def dispatch(changes, at=None):
 # rows (making a model of each of 100 agents cost more than the query).
 
 
-@prepared
-def _available_agents():
-    """Available agents of enabled profiles, longest idle first, with their load: chats held and
-    offers pending."""
+def _held_and_offered():
+    """An agent's load, as columns of a select of agents: chats held now and offers pending."""
     held = (
         Participant.select(fn.COUNT(Participant.id))
         .join(Chat)
         .where((Participant.agent == Agent.id) & Participant.left_at.is_null() & (Chat.state != "ended"))
     )
     offered = Offer.select(fn.COUNT(Offer.id)).where((Offer.agent == Agent.id) & (Offer.state == "pending"))
+    return held.alias("held"), offered.alias("offered")
+
+
+@prepared
+def _available_agents():
+    """Available agents of enabled profiles, longest idle first, with their load."""
     return (
         Agent.select(Agent.id, Agent.max_chats, Agent.profile)
-        .select_extend(held.alias("held"), offered.alias("offered"))
+        .select_extend(*_held_and_offered())
         .join(Profile, on=(Agent.profile == Profile.id))
         .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
         .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
@@ -576,23 +580,8 @@ def _choose(chat_id, free, at):
 
 def _load(agent_ids):
     """Chats each agent holds now, pending offers included."""
-    load = dict.fromkeys(agent_ids, 0)
-    chats = (
-        Participant.select(Participant.agent, fn.COUNT(Participant.id))
-        .join(Chat)
-        .where(Participant.agent.in_(agent_ids) & Participant.left_at.is_null() & (Chat.state != "ended"))
-        .group_by(Participant.agent)
-        .tuples()
-    )
-    offers = (
-        Offer.select(Offer.agent, fn.COUNT(Offer.id))
-        .where(Offer.agent.in_(agent_ids) & (Offer.state == "pending"))
-        .group_by(Offer.agent)
-        .tuples()
-    )
-    for agent_id, count in list(chats) + list(offers):
-        load[agent_id] += count
-    return load
+    rows = Agent.select(Agent.id).select_extend(*_held_and_offered()).where(Agent.id.in_(agent_ids)).tuples()
+    return {agent_id: held + offered for agent_id, held, offered in rows}
 
 
 def _profile_queues():
