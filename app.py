@@ -219,14 +219,7 @@ def _init_login(app):
     manager.login_message = None
     manager.session_protection = "basic"
 
-    @manager.user_loader
-    def load_agent(session_id):
-        agent_id, _, version = session_id.partition(".")
-        try:
-            agent = Agent.get_by_id(int(agent_id))  # on every request: compiled once
-        except (Agent.DoesNotExist, ValueError):
-            return None
-        return agent if agent.enabled and version == str(agent.session_version) else None
+    manager.user_loader(Agent.for_session)
 
 
 # --- the `parley` command --------------------------------------------------------------------

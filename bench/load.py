@@ -23,6 +23,7 @@ OFFER = re.compile(r'/offers/(\d+)/accept"')
 PANEL = re.compile(r'id="panel-(\d+)"')
 MESSAGE_SEQ = re.compile(r'id="m-(\d+)-(\d+)"')
 MODE = re.compile(r'data-controls="(\d+)" data-mode="([a-z]+)"')
+SENT_BACK = re.compile(r'data-(key|refused)="([ca]\d{7})"')
 RECONNECT = {1006, 1011, 1012, 1013}
 HX = {"HX-Request": "true"}
 
@@ -50,6 +51,7 @@ class Page:
         self.reader = None
         self.closing = False
         self.open_sockets = 0
+        self.outbox = {}  # key -> message sent over the socket, until it comes back with that key
 
     async def get(self, path):
         async with self.session.get(self.run.url + path) as r:
@@ -79,6 +81,8 @@ class Page:
             "modes": {str(k): v for k, v in self.modes.items()},
         }
         await self.ws.send_str(json.dumps(hello))
+        for message in list(self.outbox.values()):  # as parley.js does after a reconnect
+            await self.ws.send_str(json.dumps({"send": message}))
         self.run.sockets += 1
         if self.reader is None:
             self.reader = asyncio.ensure_future(self._read())
@@ -111,8 +115,26 @@ class Page:
                 self.run.rec.error("reconnect failed", f"{self.name}: {e!r}")
                 return
 
+    async def send_message(self, uid, fallback, **message):
+        """Send as parley.js does: over the socket while it is open, else by POST to `fallback`."""
+        self.run.rec.sending(uid)
+        text = message_text(uid)
+        try:
+            if self.ws is not None and not self.ws.closed:
+                self.outbox[uid] = dict(message, text=text, key=uid)
+                await self.ws.send_str(json.dumps({"send": self.outbox[uid]}))
+            else:
+                await self.post(fallback, {"text": text}, expect=(204,))
+        except Exception as e:  # noqa: BLE001
+            self.run.rec.unsent(uid)
+            self.run.rec.error(f"{self.name[:5]} send", repr(e))
+
     def track(self, html):
         """Remember the last message seq per chat and the controls' mode, for the hello on reconnect."""
+        for what, key in SENT_BACK.findall(html):
+            self.outbox.pop(key, None)
+            if what == "refused":
+                self.run.rec.error("message refused", f"{self.name}: {html[:200]}")
         for chat_id, seq in MESSAGE_SEQ.findall(html):
             self.seqs[int(chat_id)] = max(self.seqs.get(int(chat_id), 0), int(seq))
         for chat_id, mode in MODE.findall(html):
@@ -166,13 +188,7 @@ class Chatter(Page):
         self.arrivals(html, now, "a")
 
     async def send(self):
-        uid = self.run.rec.new_id("c")
-        self.run.rec.sending(uid)
-        try:
-            await self.post(f"/chat/{SLUG}/messages", {"text": message_text(uid)}, expect=(204,))
-        except Exception as e:  # noqa: BLE001
-            self.run.rec.unsent(uid)
-            self.run.rec.error("chatter send", repr(e))
+        await self.send_message(self.run.rec.new_id("c"), f"/chat/{SLUG}/messages")
 
 
 class Agent(Page):
@@ -223,13 +239,7 @@ class Agent(Page):
         self.run.accepted += 1
 
     async def send(self, chat_id):
-        uid = self.run.rec.new_id("a")
-        self.run.rec.sending(uid)
-        try:
-            await self.post(f"/chats/{chat_id}/messages", {"text": message_text(uid)}, expect=(204,))
-        except Exception as e:  # noqa: BLE001
-            self.run.rec.unsent(uid)
-            self.run.rec.error("agent send", repr(e))
+        await self.send_message(self.run.rec.new_id("a"), f"/chats/{chat_id}/messages", chat=chat_id)
 
 
 class Run:

@@ -38,6 +38,11 @@ def open_database(folder):
         database.create_tables(ALL_MODELS, safe=True)
         _add_missing_columns(database, ALL_MODELS)
         _create_search_index(database)
+        # made here, not in Meta.indexes: an older database gets the column just above
+        database.execute_sql(
+            "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
+            " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
+        )
     return database
 
 

@@ -102,6 +102,16 @@ class Agent(BaseModel):
     def get_id(self):
         return f"{self.id}.{self.session_version}"
 
+    @classmethod
+    def for_session(cls, session_id):
+        """The enabled agent whose session id (get_id) this is, or None once it was ended."""
+        agent_id, _, version = session_id.partition(".")
+        try:
+            agent = cls.get_by_id(int(agent_id))  # on every request: compiled once
+        except (cls.DoesNotExist, ValueError):
+            return None
+        return agent if agent.enabled and version == str(agent.session_version) else None
+
     def end_sessions(self):
         """Make every session cookie issued to this agent so far worthless."""
         Agent.update(session_version=Agent.session_version + 1).where(Agent.id == self.id).execute()
@@ -264,6 +274,9 @@ class Message(BaseModel):
     answer_to = IntegerField(null=True)
     choice = IntegerField(null=True)  # on a question: the option chosen, once answered
     file_count = IntegerField(default=0)  # attachments; rendering looks them up only when there are some
+    # the sending page's id for a message sent over its socket: a resend after a reconnect is stored
+    # once (unique per chat, see data/db.py), and the page knows its message arrived
+    client_key = CharField(null=True)
 
     class Meta:
         indexes = ((("chat", "seq"), True),)

@@ -59,12 +59,19 @@ class Changes:
 # --- messages -------------------------------------------------------------------------------
 
 
-def post(chat, sender, text, agent=None, private=False, changes=None, files=()):
-    """Store a message with the chat's next sequence number, and the files (already saved) it carries."""
+def post(chat, sender, text, agent=None, private=False, changes=None, files=(), key=None):
+    """Store a message with the chat's next sequence number, and the files (already saved) it carries.
+
+    `key`: the sending page's id for it; a message whose key the chat already holds is not stored
+    again, and None is returned.
+    """
     fields = dict(sender=sender, agent=agent, text=text, private=private, file_count=len(files))
     with write():
-        message = Message(chat=chat, created_at=now(), kind="text", **fields)
-        message.id, message.seq = db.execute_sql(INSERT_MESSAGE, _insert_params(message)).fetchone()
+        message = Message(chat=chat, created_at=now(), kind="text", client_key=key, **fields)
+        stored = db.execute_sql(INSERT_MESSAGE, _insert_params(message)).fetchone()
+        if stored is None:
+            return None
+        message.id, message.seq = stored
         for f in files:
             Attachment.create(chat=chat, message=message, private=private, **f)
         logs.index_message(message)
@@ -78,18 +85,18 @@ def say(chat, text, changes):
     return post(chat, "system", text, changes=changes)
 
 
-def post_by_chatter(chat, text, files=()):
+def post_by_chatter(chat, text, files=(), key=None):
     """Post the chatter's message; refused once the chat has ended."""
     changes = Changes()
     with write():  # checked in the same transaction as the insert, so it cannot land after the end
         chat = Chat.get_by_id(chat.id)
         if chat.state == "ended":
             raise RoutingError("This chat has ended.")
-        post(chat, "chatter", text, changes=changes, files=files)
+        post(chat, "chatter", text, changes=changes, files=files, key=key)
     return changes
 
 
-def post_by_agent(chat, agent, text, private=False, files=()):
+def post_by_agent(chat, agent, text, private=False, files=(), key=None):
     """Post an agent's message; only an agent in the chat may, and not after it ended."""
     changes = Changes()
     with write():
@@ -98,7 +105,7 @@ def post_by_agent(chat, agent, text, private=False, files=()):
             raise RoutingError("This chat has ended.")
         if not is_participant(chat, agent):
             raise RoutingError("You are not in this chat.")
-        post(chat, "agent", text, agent=agent, private=private, changes=changes, files=files)
+        post(chat, "agent", text, agent=agent, private=private, changes=changes, files=files, key=key)
     return changes
 
 
@@ -107,17 +114,19 @@ def is_participant(chat, agent):
 
 
 # the insert of every message, written once (peewee would build it anew each time, ~0.3 ms): the
-# next sequence number is taken in the same statement
+# next sequence number is taken in the same statement, and a key the chat already holds inserts nothing
 INSERT_MESSAGE = (
     'INSERT INTO "message" ("chat_id", "seq", "created_at", "sender", "agent_id", "text", "private",'
-    ' "kind", "file_count") VALUES (?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
-    ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?) RETURNING "id", "seq"'
+    ' "kind", "file_count", "client_key") VALUES (?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
+    ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?, ?)'
+    ' ON CONFLICT ("chat_id", "client_key") WHERE "client_key" IS NOT NULL DO NOTHING RETURNING "id", "seq"'
 )
 
 
 def _insert_params(m):
     created = Message.created_at.db_value(m.created_at)
-    return (m.chat_id, m.chat_id, created, m.sender, m.agent_id, m.text, m.private, m.kind, m.file_count)
+    fields = (m.sender, m.agent_id, m.text, m.private, m.kind, m.file_count, m.client_key)
+    return (m.chat_id, m.chat_id, created, *fields)
 
 
 @prepared

@@ -38,13 +38,15 @@
     return cap / 2 + Math.random() * cap / 2;
   };
 
-  var socket = null;
+  var socket = null, socketOpen = false;
   document.addEventListener("htmx:wsOpen", function (e) {
     banner(false);
     socket = e.detail.socketWrapper;
+    socketOpen = true;
     socket.send(hello());
+    resend();
   });
-  document.addEventListener("htmx:wsClose", function () { banner(true); });
+  document.addEventListener("htmx:wsClose", function () { socketOpen = false; banner(true); });
   window.addEventListener("pagehide", function () { banner(false); });
 
   // the socket's resync re-renders the status: keep the profile the agent has already chosen
@@ -75,8 +77,11 @@
 
   document.addEventListener("htmx:afterRequest", function (e) {
     var form = e.detail.elt;
-    if (!form.matches || !form.matches("form[data-composer]") || !e.detail.successful) return;
-    // only the text and files go: private mode stays as the agent set it
+    if (form.matches && form.matches("form[data-composer]") && e.detail.successful) sent(form);
+  });
+
+  // only the text and files go: private mode stays as the agent set it
+  function sent(form) {
     var box = form.querySelector("textarea");
     box.value = "";
     setFiles(form, []);
@@ -84,7 +89,50 @@
     var alert = form.closest("[role=tabpanel], .chat");
     alert = alert && alert.querySelector("[role=alert]");
     if (alert) alert.textContent = "";
-  });
+  }
+
+  // --- a message goes over the socket when the page has it; files and a page without it POST ------
+  // Each carries a key; it stays in the outbox until the message comes back marked with that key,
+  // and is sent again after a reconnect (the server stores a key once), so none is lost or doubled.
+
+  var outbox = {};
+
+  function newKey() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(12)), function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  document.addEventListener("submit", function (e) {
+    var form = e.target, box = form.querySelector && form.querySelector("textarea");
+    if (!form.matches("form[data-composer]") || !socketOpen || pendingFiles(form).length || !box.value.trim()) return;
+    e.preventDefault();
+    e.stopPropagation();  // not htmx's POST as well
+    var field = form.querySelector("[data-private-field]");
+    var message = {
+      chat: Number(form.closest("[data-controls]").dataset.controls),
+      text: box.value.trim(),
+      private: Boolean(field && field.value),
+      key: newKey()
+    };
+    outbox[message.key] = message;
+    socket.send(JSON.stringify({ send: message }));
+    sent(form);
+  }, true);
+
+  function resend() {
+    Object.keys(outbox).forEach(function (key) { socket.send(JSON.stringify({ send: outbox[key] })); });
+  }
+
+  // the server refused it (the chat ended, say): the text goes back into its composer
+  function refused(key) {
+    var message = outbox[key];
+    delete outbox[key];
+    var form = message && document.querySelector('[data-controls="' + message.chat + '"] form[data-composer]');
+    if (!form) return;
+    var box = form.querySelector("textarea");
+    box.value = box.value ? message.text + "\n" + box.value : message.text;
+  }
 
   // --- tabs -----------------------------------------------------------------------------------
 
@@ -191,6 +239,8 @@
       }
       r.addedNodes.forEach(function (n) {
         if (n.nodeType !== 1) return;
+        if (n.dataset.key) delete outbox[n.dataset.key];
+        if (n.dataset.refused) refused(n.dataset.refused);
         if (n.matches("dialog[data-modal]") && !n.open) n.showModal();
         if (n.matches("[data-typing]") && n.textContent) clearTypingLater(n);
       });

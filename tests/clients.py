@@ -58,6 +58,10 @@ class Socket:
         finally:
             self.closed.set()
 
+    def send(self, notice):
+        """Send a page's notice, e.g. {"send": {"text": "hi", "key": "k1234567"}}."""
+        self.ws.send(json.dumps(notice))
+
     def text(self):
         """Everything received so far, joined."""
         with self._lock:

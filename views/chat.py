@@ -21,7 +21,7 @@ from data import actions, identity, routing
 from data import transcript as transcripts
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
-from views.console import _error, message_html, post_message, typing_html
+from views.console import _error, message_html, post_message, socket_message, typing_html
 from views.files import serve
 from views.fragments import append_to, replace
 from views.live import announce
@@ -150,6 +150,11 @@ def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
     return post_message("chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved))
+
+
+def socket_send(chat, sent):
+    """Store a message the chat page sent over its socket (see views.console.socket_message)."""
+    return socket_message(sent, "chat-alert", lambda text, key: routing.post_by_chatter(chat, text, key=key))
 
 
 @bp.get("/chat/<slug>/files/<token>")

@@ -1,5 +1,7 @@
 """The agent's console: status, offers and chats in tabs, and what its socket pushes."""
 
+import re
+
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -8,12 +10,16 @@ from data import files, invitations, routing
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
-from views.fragments import append_to, or_page, remove, replace
+from views.fragments import append_to, fill, or_page, remove, replace
 from views.live import announce
 
 bp = Blueprint("console", __name__)
 
 MAX_MESSAGE = 5000
+TOO_LONG = f"A message can hold at most {MAX_MESSAGE} characters."
+EMPTY = "Write a message first."
+UNREADABLE = "This message could not be read. Reload the page and try again."
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a page's id for a message it sends over its socket
 
 
 @bp.before_request
@@ -118,13 +124,13 @@ def post_message(alert, post):
     """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
     text = request.form.get("text", "").strip()
     if len(text) > MAX_MESSAGE:
-        return _error(f"A message can hold at most {MAX_MESSAGE} characters.", alert, 400)
+        return _error(TOO_LONG, alert, 400)
     try:
         saved = take_uploads(request)
     except files.FileRefused as e:
         return _error(f"Nothing was sent. {e}", alert, 400)
     if not text and not saved:
-        return _error("Write a message first.", alert, 400)
+        return _error(EMPTY, alert, 400)
     try:
         changes = post(text, saved)
     except routing.RoutingError as e:
@@ -132,6 +138,52 @@ def post_message(alert, post):
         return _error(str(e), alert, 409)
     announce(changes)
     return "", 204
+
+
+def socket_message(sent, alert, post):
+    """Store a message a page sent over its socket, {"text": ..., "key": ...}, with `post(text, key)`.
+
+    Returns what to tell that page: nothing once stored (its own copy comes back as a push, marked
+    with the key), else why not, for `alert`, naming the key so the page gives the text back.
+    """
+    key = sent.get("key") if isinstance(sent, dict) else None
+    if not isinstance(key, str) or not CLIENT_KEY.fullmatch(key):
+        return _refused(alert, UNREADABLE, None)
+    text = sent.get("text")
+    text = text.strip() if isinstance(text, str) else ""
+    if not text or len(text) > MAX_MESSAGE:
+        return _refused(alert, TOO_LONG if text else EMPTY, key)
+    try:
+        changes = post(text, key)
+    except routing.RoutingError as e:
+        return _refused(alert, str(e), key)
+    announce(changes)
+    return ""
+
+
+def socket_send(session_id, sent):
+    """Store a message a console sent over its socket: {"chat": 12, "text": ..., "key": ...,
+    "private": false}, as the agent whose session `session_id` is, while that session lasts."""
+    chat_id = sent.get("chat") if isinstance(sent, dict) else None
+    if type(chat_id) is not int:
+        return _refused("status-error", UNREADABLE, None)
+    agent = Agent.for_session(session_id)
+    if agent is None:
+        return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
+    try:
+        chat = Chat.get_by_id(chat_id)
+    except Chat.DoesNotExist:
+        return _refused("status-error", "There is no such chat.", None)
+    private = sent.get("private") is True
+    return socket_message(
+        sent,
+        f"alert-{chat_id}",
+        lambda text, key: routing.post_by_agent(chat, agent, text, private=private, key=key),
+    )
+
+
+def _refused(alert, message, key):
+    return fill(alert, render_template("partials/error.html", message=message, key=key))
 
 
 @bp.post("/chats/<int:chat_id>/end")

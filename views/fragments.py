@@ -20,6 +20,11 @@ def append_to(target_id, html):
     return Markup(f'<div id="{escape(target_id)}" hx-swap-oob="beforeend">{html}</div>')
 
 
+def fill(target_id, html):
+    """Put `html` inside the element `target_id`, in place of what it held."""
+    return Markup(f'<div id="{escape(target_id)}" hx-swap-oob="innerHTML">{html}</div>')
+
+
 def remove(*element_ids):
     """Delete the elements with these ids."""
     return Markup("".join(f'<div id="{escape(i)}" hx-swap-oob="delete"></div>' for i in element_ids))

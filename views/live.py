@@ -184,6 +184,8 @@ class Viewer:
     def _render_event(self, event):
         if event[0] == "goto":
             return _goto_html(event[1])
+        if event[0] == "reply":  # for this socket alone, already rendered
+            return event[1]
         return self.view.render(event)
 
     def _send(self, html):
@@ -223,8 +225,11 @@ def prepare_upgrade():
             environ[key] = LockedSocket(environ[key])
 
 
-def serve_socket(ws, channel, view, on_close=None, on_message=None):
-    """Run one browser socket: subscribe, read the hello, send until the browser goes."""
+def serve_socket(ws, channel, view, on_close=None, on_notice=None):
+    """Run one browser socket: subscribe, read the hello, send until the browser goes.
+
+    `on_notice(notice)` handles each later JSON object from the page; what it returns is sent back.
+    """
     if not db.is_closed():
         db.close()  # a socket lives for hours: never hold a pooled connection while idle
     viewer = Viewer(ws, view)
@@ -237,9 +242,12 @@ def serve_socket(ws, channel, view, on_close=None, on_message=None):
         sender = threading.Thread(target=run, args=(hello,), daemon=True)
         sender.start()
         while ws.connected and not viewer.closed:
-            data = ws.receive(timeout=30)
-            if data and on_message is not None:
-                on_message(data)
+            notice = _parse_notice(ws.receive(timeout=30))
+            if notice and on_notice is not None:
+                with connection():
+                    reply = on_notice(notice)
+                if reply:
+                    viewer.deliver(("reply", reply))
     finally:
         left = hub.unsubscribe(channel, viewer)
         viewer.stop()
@@ -287,20 +295,22 @@ def check_upgrade():
 @sock.route("/ws/console", bp=bp)
 def console_socket(ws):
     """Push the agent's offers, chats and status to their console."""
-    from views.console import ConsoleView
+    from views import console
 
     if not current_user.is_authenticated:
         return
     agent_id = current_user.id
 
-    def on_message(data):
-        chat_id, private = _typing_of(data)
-        if chat_id is not None:
-            with connection():
-                if routing.is_participant(chat_id, agent_id):
-                    publish_typing(chat_id, f"agent:{agent_id}", private)
+    session_id = current_user.get_id()
 
-    serve_socket(ws, f"agent:{agent_id}", ConsoleView(agent_id), on_message=on_message)
+    def on_notice(notice):
+        if "send" in notice:
+            return console.socket_send(session_id, notice["send"])
+        chat_id, private = _typing_of(notice)
+        if chat_id is not None and routing.is_participant(chat_id, agent_id):
+            publish_typing(chat_id, f"agent:{agent_id}", private)
+
+    serve_socket(ws, f"agent:{agent_id}", console.ConsoleView(agent_id), on_notice=on_notice)
 
 
 @sock.route("/ws/admin", bp=bp)
@@ -316,7 +326,7 @@ def supervisor_socket(ws):
 @sock.route("/chat/<slug>/ws", bp=bp)
 def chat_socket(ws, slug):
     """Push the chatter's messages and the chat's state to their page."""
-    from views.chat import ChatView, chat_from_cookie
+    from views.chat import ChatView, chat_from_cookie, socket_send
 
     chat = chat_from_cookie(slug)
     if chat is None:
@@ -329,17 +339,27 @@ def chat_socket(ws, slug):
             with connection():
                 routing.chatter_away(chat)
 
-    def on_message(data):
-        if _typing_of(data)[0] is not None:
+    def on_notice(notice):
+        if "send" in notice:
+            return socket_send(chat, notice["send"])
+        if _typing_of(notice)[0] is not None:
             publish_typing(chat.id, "chatter", False)
 
-    serve_socket(ws, channel, ChatView(chat), on_close, on_message)
+    serve_socket(ws, channel, ChatView(chat), on_close, on_notice)
 
 
-def _typing_of(data):
-    """A typing notice from a page: ({"typing": chat id, "private": bool}) -> (chat id, private)."""
+def _parse_notice(data):
+    """A page's notice: a JSON object ({"send": ...} or {"typing": ...}); None for anything else."""
     try:
-        notice = json.loads(data)
+        notice = json.loads(data) if data else None
+    except ValueError:
+        return None
+    return notice if isinstance(notice, dict) else None
+
+
+def _typing_of(notice):
+    """A typing notice, {"typing": chat id, "private": bool} -> (chat id, private)."""
+    try:
         return int(notice["typing"]), bool(notice.get("private"))
     except (ValueError, TypeError, KeyError):
         return None, False

@@ -1,0 +1,162 @@
+"""Messages sent over the page's own socket: stored once per key, pushed like any other, refused
+with the reason and the key (so the page gives the text back), never from a session that ended."""
+
+import re
+
+from clients import rows
+from conftest import wait_for
+from test_live import active_chat, texts
+
+
+def sent(text, key, **more):
+    return {"send": {"text": text, "key": key, **more}}
+
+
+def stored(server, chat):
+    return rows(server, "SELECT seq, sender, text, private FROM message WHERE chat_id = ? ORDER BY seq", chat)
+
+
+def said(server, chat):
+    return [text for _, _, text, _ in stored(server, chat)]
+
+
+def test_chatter_message_over_the_socket_reaches_the_agent_and_comes_back_marked(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    page = chatter.connect()
+    page.wait_for_seq(chat, 1)
+
+    page.send(sent("Hello over the socket", "chatter-key-1"))
+
+    console.wait_for_seq(chat, 2)
+    page.wait_for_seq(chat, 2)
+    assert "Hello over the socket" in texts(console.text())
+    assert re.search(r'id="m-\d+-2"[^>]*data-key="chatter-key-1"', page.text())
+    assert 'data-key="chatter-key-1"' not in console.text()  # only the sender's side learns its key
+    assert stored(server, chat)[-1] == (2, "chatter", "Hello over the socket", 0)
+
+
+def test_a_message_sent_again_after_a_reconnect_is_stored_once(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    page = chatter.connect()
+    page.send(sent("Did this arrive?", "resent-key-1"))
+    page.wait_for_seq(chat, 2)
+    page.close()
+
+    # the page never saw its copy come back: it says it holds seq 1 and sends the message again
+    again = chatter.connect(seq=1)
+    again.send(sent("Did this arrive?", "resent-key-1"))
+    again.send(sent("And this one?", "resent-key-2"))
+    again.wait_for_seq(chat, 3)
+    assert again.seqs(chat) == [2, 3]
+    assert 'data-key="resent-key-1"' in again.text()
+    assert said(server, chat).count("Did this arrive?") == 1
+    console = ann.connect()
+    console.wait_for_seq(chat, 3)
+    assert console.seqs(chat) == [1, 2, 3]
+
+
+def test_the_same_key_in_another_chat_is_another_message(server, people):
+    _, first, chat1 = active_chat(server, people, "First")
+    other = people.chatter(server)
+    chat2 = other.start(name="Second")
+    first.connect().send(sent("one", "shared-key-1"))
+    other.connect().send(sent("two", "shared-key-1"))
+    wait_for(lambda: "one" in said(server, chat1) and said(server, chat2) == ["two"])
+
+
+def test_messages_over_one_socket_keep_their_order(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    page = chatter.connect()
+    for i in range(40):
+        page.send(sent(f"line {i}", f"order-key-{i:03}"))
+    console.wait_for_seq(chat, 41)
+    assert console.seqs(chat) == list(range(1, 42))
+    assert texts(console.text())[-40:] == [f"line {i}" for i in range(40)]
+
+
+def test_agent_private_message_over_the_socket_never_reaches_the_chatter(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    page = chatter.connect()
+    console.send(sent("Only for agents", "private-key-1", chat=chat, private=True))
+    console.send(sent("For everyone", "public-key-1", chat=chat))
+    page.wait_for_text("For everyone")
+    console.wait_for_seq(chat, 3)
+    assert 'data-key="private-key-1"' in console.text()
+    assert "Only for agents" not in page.text()
+    assert [(seq, text, private) for seq, _, text, private in stored(server, chat)[1:]] == [
+        (2, "Only for agents", 1),
+        (3, "For everyone", 0),
+    ]
+
+
+def test_text_sent_over_the_socket_stays_text(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    chatter.connect().send(sent('<img src=x onerror="alert(1)"> & <b>bold</b>', "escape-key-1"))
+    html = console.wait_for_text("bold")
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<img src=x" not in html
+
+
+def refusal(sock, key, reason, alert):
+    html = sock.wait_for_text(f'data-refused="{key}"')
+    assert re.search(
+        rf'<div id="{alert}" hx-swap-oob="innerHTML"><p class="error" data-refused="{key}">', html
+    )
+    assert reason in html
+
+
+def test_refusals_name_the_reason_and_the_key_and_store_nothing(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    page = chatter.connect()
+    console = ann.connect()
+    page.send(sent("   ", "empty-key-1"))
+    refusal(page, "empty-key-1", "Write a message first.", "chat-alert")
+    page.send(sent("x" * 5001, "long-key-1"))
+    refusal(page, "long-key-1", "at most 5000 characters", "chat-alert")
+    page.send({"send": {"text": "no key"}})
+    page.wait_for_text("could not be read")
+    console.send(sent("where to?", "nochat-key-1", chat=999999))
+    console.wait_for_text("There is no such chat.")
+    console.send(sent("x" * 5001, "long-key-2", chat=chat))
+    refusal(console, "long-key-2", "at most 5000 characters", f"alert-{chat}")
+    assert len(stored(server, chat)) == 1  # "Ann Agent joined the chat." only
+
+    assert chatter.end().status_code == 200
+    page.send(sent("Are you still there?", "ended-key-1"))
+    refusal(page, "ended-key-1", "This chat has ended.", "chat-alert")
+    console.send(sent("Goodbye", "ended-key-2", chat=chat))
+    refusal(console, "ended-key-2", "This chat has ended.", f"alert-{chat}")
+    assert "Are you still there?" not in said(server, chat)
+
+
+def test_an_agent_not_in_the_chat_cannot_send_into_it(server, people):
+    _, _, chat = active_chat(server, people)
+    ben = people.agent(server, "ben")
+    console = ben.connect()
+    console.send(sent("Let me in", "intruder-key-1", chat=chat))
+    refusal(console, "intruder-key-1", "You are not in this chat.", f"alert-{chat}")
+    assert "Let me in" not in said(server, chat)
+
+
+def test_a_chat_page_socket_sends_only_into_its_own_chat(server, people):
+    _, first, chat1 = active_chat(server, people, "First")
+    other = people.chatter(server)
+    chat2 = other.start(name="Second")
+    first.connect().send(sent("mine", "own-chat-key-1", chat=chat2))
+    wait_for(lambda: "mine" in said(server, chat1))
+    assert "mine" not in said(server, chat2)
+
+
+def test_a_console_whose_session_ended_cannot_send(server, people):
+    ann, _, chat = active_chat(server, people)
+    console = ann.connect()
+    console.wait_for_seq(chat, 1)
+    ann_again = people.agent(server, "ann")  # another browser of Ann's ...
+    assert ann_again.post("/logout").status_code == 200  # ... signs out: every session of hers ends
+    console.send(sent("Still here?", "ended-session-1", chat=chat))
+    refusal(console, "ended-session-1", "You are signed out.", f"alert-{chat}")
+    assert "Still here?" not in said(server, chat)
