@@ -1,5 +1,8 @@
 """The production server: gunicorn with one gevent worker that holds thousands of sockets."""
 
+import atexit
+import gc
+
 import gevent
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.ggevent import GeventWorker
@@ -8,6 +11,9 @@ from gunicorn.workers.ggevent import GeventWorker
 WORKER_CONNECTIONS = 10000
 # on SIGTERM, requests in flight get this long; open sockets are told to reconnect at once
 GRACEFUL_TIMEOUT = 5
+# a full collection stops every socket at once (measured 60-200 ms with 1,000 chats): fewer objects
+# reach the oldest generation when the youngest is collected less often (CPython's default is 700)
+GC_THRESHOLDS = (7000, 10, 10)
 
 
 class Worker(GeventWorker):
@@ -44,7 +50,13 @@ class Server(BaseApplication):
     def load(self):
         from app import create_app
 
-        return create_app(background=True)
+        app = create_app(background=True)
+        # what start-up made lives as long as the process: no collection need walk it again
+        gc.collect()
+        gc.freeze()
+        atexit.register(gc.unfreeze)  # so the last collection still frees them, before modules go
+        gc.set_threshold(*GC_THRESHOLDS)
+        return app
 
 
 def run(host, port):

@@ -2,7 +2,7 @@
 
 import functools
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from peewee import DatabaseProxy, Model, ModelSelect
 from playhouse.migrate import SqliteMigrator, migrate
@@ -77,6 +77,12 @@ def write():
     if isinstance(database, PooledSqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+def within_write():
+    """The write transaction already open, or a new one: for a step that never runs alone, without
+    the savepoint (two more statements) a nested write() would make."""
+    return nullcontext() if db.in_transaction() else write()
 
 
 @contextmanager

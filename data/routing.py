@@ -10,7 +10,7 @@ from datetime import timedelta
 from peewee import fn
 
 from data import invitations, logs
-from data.db import db, prepared, write
+from data.db import db, prepared, within_write, write
 from data.models import (
     Agent,
     Attachment,
@@ -66,7 +66,7 @@ def post(chat, sender, text, agent=None, private=False, changes=None, files=(), 
     again, and None is returned.
     """
     fields = dict(sender=sender, agent=agent, text=text, private=private, file_count=len(files))
-    with write():
+    with within_write():
         message = Message(chat=chat, created_at=now(), kind="text", client_key=key, **fields)
         stored = db.execute_sql(INSERT_MESSAGE, _insert_params(message)).fetchone()
         if stored is None:
@@ -608,17 +608,14 @@ def _profile_queue_pairs():
 
 def related_agents(chat_id):
     """Agents whose console shows, or showed, the chat: they hear of every change to it."""
-    return {row[0] for row in _participant_agents(chat_id)} | {row[0] for row in _offered_agents(chat_id)}
+    return {agent_id for (agent_id,) in db.execute_sql(RELATED_AGENTS, (chat_id, chat_id))}
 
 
-@prepared  # asked on every message: compiled once
-def _participant_agents(chat_id):
-    return Participant.select(Participant.agent).where(Participant.chat == chat_id).tuples()
-
-
-@prepared
-def _offered_agents(chat_id):
-    return Offer.select(Offer.agent).where(Offer.chat == chat_id).tuples()
+# asked on every message: one statement, written once
+RELATED_AGENTS = (
+    'SELECT "agent_id" FROM "participant" WHERE "chat_id" = ?'
+    ' UNION SELECT "agent_id" FROM "offer" WHERE "chat_id" = ?'
+)
 
 
 def agent_load(agent):

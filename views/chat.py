@@ -149,12 +149,18 @@ def _own_chat(slug):
 def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
-    return post_message("chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved))
+    return post_message(
+        "chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved), by_chatter=True
+    )
 
 
 def socket_send(chat, sent):
     """Store a message the chat page sent over its socket (see views.console.socket_message)."""
-    return socket_message(sent, "chat-alert", lambda text, key: routing.post_by_chatter(chat, text, key=key))
+
+    def post(text, key):
+        return routing.post_by_chatter(chat, text, key=key)
+
+    return socket_message(sent, "chat-alert", post, by_chatter=True)
 
 
 @bp.get("/chat/<slug>/files/<token>")

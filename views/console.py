@@ -120,7 +120,7 @@ def send(chat_id):
     )
 
 
-def post_message(alert, post):
+def post_message(alert, post, by_chatter=False):
     """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
     text = request.form.get("text", "").strip()
     if len(text) > MAX_MESSAGE:
@@ -136,11 +136,11 @@ def post_message(alert, post):
     except routing.RoutingError as e:
         files.delete(f["token"] for f in saved)
         return _error(str(e), alert, 409)
-    announce(changes)
+    announce(changes, by_chatter)
     return "", 204
 
 
-def socket_message(sent, alert, post):
+def socket_message(sent, alert, post, by_chatter=False):
     """Store a message a page sent over its socket, {"text": ..., "key": ...}, with `post(text, key)`.
 
     Returns what to tell that page: nothing once stored (its own copy comes back as a push, marked
@@ -157,7 +157,7 @@ def socket_message(sent, alert, post):
         changes = post(text, key)
     except routing.RoutingError as e:
         return _refused(alert, str(e), key)
-    announce(changes)
+    announce(changes, by_chatter)
     return ""
 
 
@@ -170,16 +170,15 @@ def socket_send(session_id, sent):
     agent = Agent.for_session(session_id)
     if agent is None:
         return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
-    try:
-        chat = Chat.get_by_id(chat_id)
+    private = sent.get("private") is True
+    try:  # post_by_agent reads the chat (in its transaction)
+        return socket_message(
+            sent,
+            f"alert-{chat_id}",
+            lambda text, key: routing.post_by_agent(Chat(id=chat_id), agent, text, private=private, key=key),
+        )
     except Chat.DoesNotExist:
         return _refused("status-error", "There is no such chat.", None)
-    private = sent.get("private") is True
-    return socket_message(
-        sent,
-        f"alert-{chat_id}",
-        lambda text, key: routing.post_by_agent(chat, agent, text, private=private, key=key),
-    )
 
 
 def _refused(alert, message, key):

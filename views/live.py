@@ -69,11 +69,12 @@ class Hub:
 hub = Hub()
 
 
-def announce(changes):
-    """Tell every socket concerned what `changes` changed."""
+def announce(changes, by_chatter=False):
+    """Tell every socket concerned what `changes` changed; a chatter's own message reaches the agents
+    before it comes back to the chatter's page (each socket renders in turn)."""
     with connection():
         for chat_id in sorted(changes.logs):
-            _publish_chat(chat_id, ("log", chat_id))
+            _publish_chat(chat_id, ("log", chat_id), agents_first=by_chatter)
         for chat_id in sorted(changes.chats):
             _publish_chat(chat_id, ("chat", chat_id))
         for chat_id, seq in sorted(changes.updated):
@@ -118,10 +119,11 @@ def _goto_html(path):
     return f'<div hx-swap-oob="beforeend:body"><div hidden data-goto="{escape(path)}"></div></div>'
 
 
-def _publish_chat(chat_id, event):
-    hub.publish(f"chat:{chat_id}", event)
-    for agent_id in routing.related_agents(chat_id):
-        hub.publish(f"agent:{agent_id}", event)
+def _publish_chat(chat_id, event, agents_first=False):
+    channels = [f"agent:{agent_id}" for agent_id in routing.related_agents(chat_id)]
+    channels.insert(len(channels) if agents_first else 0, f"chat:{chat_id}")
+    for channel in channels:
+        hub.publish(channel, event)
 
 
 class LockedSocket:
