@@ -104,7 +104,9 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
             info["all_accepted_s"] = round(time.monotonic() - t, 2)
         # what starting (and accepting) the chats cost: burst's offers wait behind this work
         info["start_server_cpu_s"] = round(server.cpu_seconds() - start_cpu, 2)
-        if profile and spy is None:
+        if spy is not None:  # burst: the starts alone
+            spy = stop_profiler(spy)
+        elif profile:
             spy = start_profiler(server, profile)
         cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.monotonic()
         if scenario == "idle":
@@ -113,9 +115,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
             await run.converse(seconds, EVERY)
         elapsed = time.monotonic() - t0
         if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait()
-            spy = None
+            spy = stop_profiler(spy)
         cpu = server.cpu_seconds() - cpu0
         info["client_cpu_s"] = round(time.process_time() - client0, 2)
         info["server_rss_mb"] = round(server.rss_mb(), 1)
@@ -129,8 +129,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
     finally:
         await run.close()
         if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait()
+            stop_profiler(spy)
     return info
 
 
@@ -139,6 +138,12 @@ def start_profiler(server, path):
     command = ["py-spy", "record", "-p", str(server.worker_pid), "-r", "250"]
     command += ["--format", "raw", "-o", path, "--nonblocking"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(spy):
+    """Stop py-spy, which then writes its file; returns None for the caller's handle."""
+    spy.send_signal(signal.SIGINT)
+    spy.wait()
 
 
 # --- one run against a baseline -------------------------------------------------------------------

@@ -58,17 +58,30 @@ def _add_missing_columns(database, models):
 
 
 def _create_search_index(database):
-    """The full-text index of messages (FTS5 over message.text); data/routing.post keeps it current."""
+    """The full-text index of messages (FTS5 over message.text), kept current by SQLite's triggers."""
     exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'").fetchone()
-    if exists:
-        return
     with database.atomic():
-        database.execute_sql(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
-            "text, content='message', content_rowid='id', tokenize='porter unicode61')"
-        )
-        # a database from before the index: index the messages it already holds
-        database.execute_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
+        if not exists:
+            database.execute_sql(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
+                "text, content='message', content_rowid='id', tokenize='porter unicode61')"
+            )
+            # a database from before the index: index the messages it already holds
+            database.execute_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
+        for trigger in SEARCH_TRIGGERS:
+            database.execute_sql(trigger)
+
+
+# an index with external content must hear of every change to the text it holds, or it goes wrong
+SEARCH_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS message_fts_insert AFTER INSERT ON message BEGIN"
+    " INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_delete AFTER DELETE ON message BEGIN"
+    " INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_update AFTER UPDATE OF text ON message BEGIN"
+    " INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+)
 
 
 def write():

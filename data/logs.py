@@ -1,8 +1,8 @@
 """The organisation's chat logs: full-text search, filters, pages and exports, without Flask.
 
 Messages are indexed in `message_fts` (FTS5 with external content: the text lives in `message`,
-the index holds only tokens). routing.post() adds each message as it is stored, and
-retention.delete_chat() removes a chat's messages from it before deleting them.
+the index holds only tokens); triggers in the database add, change and remove a message's tokens
+with the message itself (data/db.py).
 """
 
 import csv
@@ -24,20 +24,6 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- the full-text index --------------------------------------------------------------------
-
-
-def index_message(message):
-    """Add a stored message to the full-text index (inside the transaction that stored it)."""
-    db.execute_sql("INSERT INTO message_fts(rowid, text) VALUES (?, ?)", (message.id, message.text))
-
-
-def unindex_chat(chat_id):
-    """Remove a chat's messages from the index; call before deleting them, in the same transaction."""
-    rows = Message.select(Message.id, Message.text).where(Message.chat == chat_id).tuples()
-    for message_id, text in rows:
-        db.execute_sql(
-            "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', ?, ?)", (message_id, text)
-        )
 
 
 def match_expression(query):

@@ -65,7 +65,6 @@ def set_retention_days(days):
 
 def delete_chat(chat_id):
     """Delete a chat and everything that belongs to it; call inside a write transaction."""
-    logs.unindex_chat(chat_id)
     tokens = [a.token for a in Attachment.select(Attachment.token).where(Attachment.chat == chat_id)]
     Attachment.delete().where(Attachment.chat == chat_id).execute()
     Offer.delete().where(Offer.chat == chat_id).execute()

@@ -4,12 +4,13 @@ Each change runs in one write transaction and returns `Changes`: what the web la
 Races are settled by conditional updates whose row count says who won.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from peewee import fn
 
-from data import invitations, logs
+from data import invitations
 from data.db import db, prepared, within_write, write
 from data.models import (
     Agent,
@@ -45,9 +46,11 @@ class Changes:
     agents: set = field(default_factory=set)  # agents whose status changed
     queues: set = field(default_factory=set)  # queues whose waiting line moved
     updated: set = field(default_factory=set)  # (chat, seq) of messages changed after posting
+    # chat -> messages just posted, complete as stored: pages can show them without reading them back
+    fresh: dict = field(default_factory=dict)
 
     def merge(self, other):
-        for name in ("chats", "logs", "agents", "queues", "updated"):
+        for name in ("chats", "logs", "agents", "queues", "updated", "fresh"):
             getattr(self, name).update(getattr(other, name))
         return self
 
@@ -65,19 +68,8 @@ def post(chat, sender, text, agent=None, private=False, changes=None, files=(), 
     `key`: the sending page's id for it; a message whose key the chat already holds is not stored
     again, and None is returned.
     """
-    fields = dict(sender=sender, agent=agent, text=text, private=private, file_count=len(files))
-    with within_write():
-        message = Message(chat=chat, created_at=now(), kind="text", client_key=key, **fields)
-        stored = db.execute_sql(INSERT_MESSAGE, _insert_params(message)).fetchone()
-        if stored is None:
-            return None
-        message.id, message.seq = stored
-        for f in files:
-            Attachment.create(chat=chat, message=message, private=private, **f)
-        logs.index_message(message)
-    if changes is not None:
-        changes.logs.add(chat.id)
-    return message
+    message = _message(chat, sender, text, agent, private, files, key)
+    return _store(message, files, changes, INSERT_MESSAGE, ())
 
 
 def say(chat, text, changes):
@@ -88,39 +80,76 @@ def say(chat, text, changes):
 def post_by_chatter(chat, text, files=(), key=None):
     """Post the chatter's message; refused once the chat has ended."""
     changes = Changes()
-    with write():  # checked in the same transaction as the insert, so it cannot land after the end
-        chat = Chat.get_by_id(chat.id)
-        if chat.state == "ended":
-            raise RoutingError("This chat has ended.")
-        post(chat, "chatter", text, changes=changes, files=files, key=key)
+    message = _message(chat, "chatter", text, None, False, files, key)
+    if _store(message, files, changes, INSERT_WHILE_OPEN, (chat.id,)) is not None:
+        changes.fresh[chat.id] = (message,)
+    else:
+        _not_stored(chat, None, key)
     return changes
 
 
 def post_by_agent(chat, agent, text, private=False, files=(), key=None):
     """Post an agent's message; only an agent in the chat may, and not after it ended."""
     changes = Changes()
-    with write():
-        chat = Chat.get_by_id(chat.id)
-        if chat.state == "ended":
-            raise RoutingError("This chat has ended.")
-        if not is_participant(chat, agent):
-            raise RoutingError("You are not in this chat.")
-        post(chat, "agent", text, agent=agent, private=private, changes=changes, files=files, key=key)
+    message = _message(chat, "agent", text, agent, private, files, key)
+    if _store(message, files, changes, INSERT_WHILE_IN, (chat.id, agent.id)) is not None:
+        changes.fresh[chat.id] = (message,)
+    else:
+        _not_stored(chat, agent, key)
     return changes
+
+
+def _message(chat, sender, text, agent, private, files, key):
+    fields = dict(agent=agent, private=private, file_count=len(files), client_key=key)
+    return Message(chat=chat, created_at=now(), sender=sender, text=text, kind="text", **fields)
+
+
+def _store(message, files, changes, insert, condition):
+    """Insert `message` with `insert`, whose condition (its parameters `condition`) is checked in the
+    same statement, so nothing can change in between; None if it stored nothing. The full-text index
+    follows by trigger (data/db.py): only a message with files needs a transaction of its own."""
+    with within_write() if files else nullcontext():
+        stored = db.execute_sql(insert, (*_insert_params(message), *condition)).fetchone()
+        if stored is None:
+            return None
+        message.id, message.seq = stored
+        for f in files:
+            Attachment.create(chat=message.chat_id, message=message, private=message.private, **f)
+    if changes is not None:
+        changes.logs.add(message.chat_id)
+    return message
+
+
+def _not_stored(chat, agent, key):
+    """Say why a message was not stored, unless it was already (a page sending it again)."""
+    if key and Message.select().where((Message.chat == chat) & (Message.client_key == key)).exists():
+        return
+    if Chat.get_by_id(chat.id).state == "ended":
+        raise RoutingError("This chat has ended.")
+    raise RoutingError("You are not in this chat.")
 
 
 def is_participant(chat, agent):
     return _participation(chat, agent).first() is not None
 
 
-# the insert of every message, written once (peewee would build it anew each time, ~0.3 ms): the
-# next sequence number is taken in the same statement, and a key the chat already holds inserts nothing
-INSERT_MESSAGE = (
+# the insert of every message, written once (peewee would build it anew each time, ~0.3 ms): the next
+# sequence number is taken in the same statement, a key the chat already holds inserts nothing, and a
+# condition (on the chat, the sender) is checked in it too
+_INSERT = (
     'INSERT INTO "message" ("chat_id", "seq", "created_at", "sender", "agent_id", "text", "private",'
-    ' "kind", "file_count", "client_key") VALUES (?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
-    ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?, ?)'
+    ' "kind", "file_count", "client_key") SELECT ?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
+    ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?, ? WHERE {condition}'
     ' ON CONFLICT ("chat_id", "client_key") WHERE "client_key" IS NOT NULL DO NOTHING RETURNING "id", "seq"'
 )
+_OPEN = 'EXISTS (SELECT 1 FROM "chat" WHERE "id" = ? AND "state" != \'ended\')'
+_IN = (
+    'EXISTS (SELECT 1 FROM "participant" AS p JOIN "chat" AS c ON c."id" = p."chat_id" WHERE'
+    ' p."chat_id" = ? AND p."agent_id" = ? AND p."left_at" IS NULL AND c."state" != \'ended\')'
+)
+INSERT_MESSAGE = _INSERT.format(condition="1")
+INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN)  # the chatter's: not after the chat ended
+INSERT_WHILE_IN = _INSERT.format(condition=_IN)  # an agent's: only while in the chat, and it is open
 
 
 def _insert_params(m):

@@ -241,7 +241,7 @@ class ChatView:
     def render(self, event):
         kind, _, *more = event
         if kind == "log":
-            return self._messages()
+            return self._messages(*more)
         if kind == "mail":
             return self._mail_status()
         if kind == "update":
@@ -274,8 +274,13 @@ class ChatView:
     def _message_html(self, m):
         return message_html(m, "chatter", chat_base=self.chat_base)
 
-    def _messages(self):
-        messages = list(Message.for_chatter(self.chat_id, after=self.seq))
+    def _messages(self, fresh=()):
+        # messages just stored, next in line, are shown without reading them back; any private one
+        # sends the read through Message.for_chatter, the one gate to what a chatter sees
+        if fresh and fresh[0].seq == self.seq + 1 and not any(m.private for m in fresh):
+            messages = fresh
+        else:
+            messages = list(Message.for_chatter(self.chat_id, after=self.seq))
         if not messages:
             return ""
         self.seq = messages[-1].seq

@@ -170,15 +170,16 @@ def socket_send(session_id, sent):
     agent = Agent.for_session(session_id)
     if agent is None:
         return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
-    private = sent.get("private") is True
-    try:  # post_by_agent reads the chat (in its transaction)
-        return socket_message(
-            sent,
-            f"alert-{chat_id}",
-            lambda text, key: routing.post_by_agent(Chat(id=chat_id), agent, text, private=private, key=key),
-        )
+    try:
+        chat = Chat.get_by_id(chat_id)
     except Chat.DoesNotExist:
         return _refused("status-error", "There is no such chat.", None)
+    private = sent.get("private") is True
+    return socket_message(
+        sent,
+        f"alert-{chat_id}",
+        lambda text, key: routing.post_by_agent(chat, agent, text, private=private, key=key),
+    )
 
 
 def _refused(alert, message, key):
@@ -325,7 +326,7 @@ class ConsoleView:
         if kind == "status":
             return replace(status_html(Agent.get_by_id(self.agent_id)))
         if kind == "log":
-            return self._messages(chat_id) if chat_id in self.shown else ""
+            return self._messages(chat_id, *more) if chat_id in self.shown else ""
         if kind == "update":
             return self._updated(chat_id, more[0])
         if kind == "typing":
@@ -363,9 +364,12 @@ class ConsoleView:
         parts.append(self._messages(chat.id))
         return Markup("").join(parts)
 
-    def _messages(self, chat_id):
+    def _messages(self, chat_id, fresh=()):
         shown = self.shown[chat_id]
-        messages = list(Message.for_agents(chat_id, after=shown["seq"]))
+        if fresh and fresh[0].seq == shown["seq"] + 1:  # just stored, next in line: no need to read
+            messages = fresh
+        else:
+            messages = list(Message.for_agents(chat_id, after=shown["seq"]))
         if not messages:
             return ""
         shown["seq"] = messages[-1].seq

@@ -3,6 +3,9 @@
 An event only says *what* changed ("log", chat 12). Each socket's own sender renders what its
 browser lacks from the database, so a socket never misses, repeats or reorders a message, and an
 event is small enough to cross a Redis pub/sub channel unchanged when Parley outgrows one process.
+A "log" event may also carry the messages just stored (routing's Changes.fresh): a sender whose
+browser holds everything before them renders them without reading them back; one that does not
+(or an event from another process, without them) reads the database as ever.
 """
 
 import json
@@ -74,7 +77,8 @@ def announce(changes, by_chatter=False):
     before it comes back to the chatter's page (each socket renders in turn)."""
     with connection():
         for chat_id in sorted(changes.logs):
-            _publish_chat(chat_id, ("log", chat_id), agents_first=by_chatter)
+            event = ("log", chat_id, changes.fresh.get(chat_id, ()))
+            _publish_chat(chat_id, event, agents_first=by_chatter)
         for chat_id in sorted(changes.chats):
             _publish_chat(chat_id, ("chat", chat_id))
         for chat_id, seq in sorted(changes.updated):
