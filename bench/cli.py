@@ -95,7 +95,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
         rss_before = server.rss_mb()
         if profile and scenario == "burst":  # the starts are what burst measures
             spy = start_profiler(server, profile)
-        t, start_cpu = time.monotonic(), server.cpu_seconds()
+        t, start_cpu, start_client = time.monotonic(), server.cpu_seconds(), time.process_time()
         await run.start_chats(chatters, within=1.0 if scenario == "burst" else None)
         info["chats_started_s"] = round(time.monotonic() - t, 2)
         if agents:
@@ -104,6 +104,7 @@ async def _drive_parley(server, rec, scenario, chats, agents, seconds, profile=N
             info["all_accepted_s"] = round(time.monotonic() - t, 2)
         # what starting (and accepting) the chats cost: burst's offers wait behind this work
         info["start_server_cpu_s"] = round(server.cpu_seconds() - start_cpu, 2)
+        info["start_client_cpu_s"] = round(time.process_time() - start_client, 2)
         if spy is not None:  # burst: the starts alone
             spy = stop_profiler(spy)
         elif profile:
@@ -346,6 +347,7 @@ def table(result):
         lines.append(
             f"starts: all {result['chats']} started after {result['chats_started_s']} s and accepted after "
             f"{result['all_accepted_s']} s, costing the server {result['start_server_cpu_s']} s of CPU"
+            f" (the client {result['start_client_cpu_s']} s)"
         )
     if result.get("ratios"):
         lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in result["ratios"].items()))

@@ -175,7 +175,8 @@ class Chatter(Page):
         started = time.monotonic()
         self.run.rec.offer_started[self.index] = started
         form = {"name": self.name, "csrf_token": self.csrf}
-        page = await self.post(f"/chat/{SLUG}", form, expect=(200,), htmx=False)
+        # as htmx sends the pre-chat form: the chat comes back at once, without a redirect
+        page = await self.post(f"/chat/{SLUG}", form, expect=(200,))
         self.chat_id = int(CHAT_ID.search(page).group(1))
         m = CSRF.search(page)
         if m:

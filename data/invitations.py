@@ -7,7 +7,7 @@ console's offer tab work as for new chats; routing.py calls `joined` and `declin
 from datetime import timedelta
 
 from data import routing
-from data.db import write
+from data.db import prepared, write
 from data.models import Agent, Chat, Invitation, Offer, Participant, ProfileQueue, Queue, now
 
 
@@ -35,7 +35,12 @@ def invite(chat, inviter, invitee=None, queue=None, stay=True):
 
 
 def pending(chat):
-    return Invitation.get_or_none((Invitation.chat == chat) & (Invitation.state == "pending"))
+    return _pending(chat).first()
+
+
+@prepared  # read on every update of a chat in a console: compiled once (data.db.prepared)
+def _pending(chat):
+    return Invitation.select().where((Invitation.chat == chat) & (Invitation.state == "pending")).limit(1)
 
 
 def invitees(chat):

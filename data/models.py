@@ -9,6 +9,7 @@ from peewee import (
     BooleanField,
     CharField,
     DateTimeField,
+    ForeignKeyAccessor,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -49,6 +50,23 @@ def _by_id(model, pk):
     return model.select().where(model._meta.primary_key == pk).limit(1)
 
 
+class _ByIdAccessor(ForeignKeyAccessor):
+    """`message.chat` and the like, loaded on first use by get_by_id: peewee builds that select
+    anew every time, and templates follow these links on every render."""
+
+    def get_rel_instance(self, instance):
+        value = instance.__data__.get(self.name)
+        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
+            instance.__rel__[self.name] = self.rel_model.get_by_id(value)
+        return super().get_rel_instance(instance)
+
+
+class ForeignKey(ForeignKeyField):
+    """A foreign key to a primary key, loaded through _ByIdAccessor."""
+
+    accessor_class = _ByIdAccessor
+
+
 class Queue(BaseModel):
     name = CharField(unique=True)
     slug = CharField(unique=True)
@@ -68,8 +86,8 @@ class Profile(BaseModel):
 
 
 class ProfileQueue(BaseModel):
-    profile = ForeignKeyField(Profile, backref="queue_links", on_delete="CASCADE")
-    queue = ForeignKeyField(Queue, backref="profile_links", on_delete="CASCADE")
+    profile = ForeignKey(Profile, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKey(Queue, backref="profile_links", on_delete="CASCADE")
 
     class Meta:
         indexes = ((("profile", "queue"), True),)
@@ -85,7 +103,7 @@ class Agent(BaseModel):
     # "off" (not taking chats), "available" or "paused"
     status = CharField(default="off", index=True)
     paused_reason = CharField(default="")
-    profile = ForeignKeyField(Profile, null=True, on_delete="SET NULL")
+    profile = ForeignKey(Profile, null=True, on_delete="SET NULL")
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
     # part of every session's id: bumping it (sign-out, new password) ends every session at once
@@ -133,8 +151,8 @@ class Agent(BaseModel):
 
 
 class AgentProfile(BaseModel):
-    agent = ForeignKeyField(Agent, backref="profile_links", on_delete="CASCADE")
-    profile = ForeignKeyField(Profile, backref="agent_links", on_delete="CASCADE")
+    agent = ForeignKey(Agent, backref="profile_links", on_delete="CASCADE")
+    profile = ForeignKey(Profile, backref="agent_links", on_delete="CASCADE")
 
     class Meta:
         indexes = ((("agent", "profile"), True),)
@@ -142,7 +160,7 @@ class AgentProfile(BaseModel):
 
 class Chat(BaseModel):
     token = CharField(unique=True, default=new_token)
-    queue = ForeignKeyField(Queue, backref="chats")
+    queue = ForeignKey(Queue, backref="chats")
     chatter_name = CharField(default="")
     chatter_email = CharField(default="")
     # "waiting" (in the queue), "offered", "active" or "ended"
@@ -170,27 +188,13 @@ class Chat(BaseModel):
 
     def agents(self):
         """Agents in the chat now."""
-        return (
-            Agent.select().join(Participant).where((Participant.chat == self) & Participant.left_at.is_null())
-        )
+        return _agents_in(self.id)
 
     def position(self):
         """The chat's place in its queue, 1 for the next to be served; None once served."""
         if self.state not in ("waiting", "offered"):
             return None
-        ahead = (
-            Chat.select()
-            .where(
-                (Chat.queue == self.queue_id)
-                & Chat.state.in_(("waiting", "offered"))
-                & (
-                    (Chat.created_at < self.created_at)
-                    | ((Chat.created_at == self.created_at) & (Chat.id < self.id))
-                )
-            )
-            .count()
-        )
-        return ahead + 1
+        return _waiting_ahead(self.id).first()[0] + 1
 
     def last_seq(self):
         return Message.select(fn.MAX(Message.seq)).where(Message.chat == self).scalar() or 0
@@ -219,9 +223,33 @@ class Chat(BaseModel):
         )
 
 
+# shown on every chat page and console update: compiled once (data.db.prepared)
+@prepared
+def _agents_in(chat_id):
+    return (
+        Agent.select().join(Participant).where((Participant.chat == chat_id) & Participant.left_at.is_null())
+    )
+
+
+@prepared
+def _waiting_ahead(chat_id):
+    """How many chats wait in the chat's queue before it."""
+    mine = Chat.alias()
+    before = (Chat.created_at < mine.created_at) | (
+        (Chat.created_at == mine.created_at) & (Chat.id < mine.id)
+    )
+    return (
+        Chat.select(fn.COUNT(Chat.id))
+        .join(mine, on=(mine.id == chat_id))
+        .where((Chat.queue == mine.queue) & Chat.state.in_(("waiting", "offered")) & before)
+        .tuples()
+        .limit(1)  # as first() asks, so the shape stays the one compiled
+    )
+
+
 class Participant(BaseModel):
-    chat = ForeignKeyField(Chat, backref="participants", on_delete="CASCADE")
-    agent = ForeignKeyField(Agent, backref="participations")
+    chat = ForeignKey(Chat, backref="participants", on_delete="CASCADE")
+    agent = ForeignKey(Agent, backref="participations")
     joined_at = DateTimeField(default=now)
     left_at = DateTimeField(null=True)
     # the agent closed the chat's tab: it no longer shows in their console
@@ -231,10 +259,10 @@ class Participant(BaseModel):
 class Invitation(BaseModel):
     """An agent in a chat asking a colleague, or anyone in a queue, to join it."""
 
-    chat = ForeignKeyField(Chat, backref="invitations", on_delete="CASCADE")
-    inviter = ForeignKeyField(Agent)
-    invitee = ForeignKeyField(Agent, null=True)  # a named colleague, or None for anyone in `queue`
-    queue = ForeignKeyField(Queue, null=True)
+    chat = ForeignKey(Chat, backref="invitations", on_delete="CASCADE")
+    inviter = ForeignKey(Agent)
+    invitee = ForeignKey(Agent, null=True)  # a named colleague, or None for anyone in `queue`
+    queue = ForeignKey(Queue, null=True)
     stay = BooleanField(default=True)  # False: the inviter leaves once the invitee joins
     # "pending", "accepted", "declined" or "cancelled"
     state = CharField(default="pending", index=True)
@@ -247,24 +275,24 @@ class Invitation(BaseModel):
 
 
 class Offer(BaseModel):
-    chat = ForeignKeyField(Chat, backref="offers", on_delete="CASCADE")
-    agent = ForeignKeyField(Agent, backref="offers")
+    chat = ForeignKey(Chat, backref="offers", on_delete="CASCADE")
+    agent = ForeignKey(Agent, backref="offers")
     # "pending", "accepted", "rejected", "expired" or "withdrawn"
     state = CharField(default="pending", index=True)
     created_at = DateTimeField(default=now)
     expires_at = DateTimeField(index=True)
     answered_at = DateTimeField(null=True)
-    invitation = ForeignKeyField(Invitation, null=True, on_delete="CASCADE")
+    invitation = ForeignKey(Invitation, null=True, on_delete="CASCADE")
 
 
 class Message(BaseModel):
-    chat = ForeignKeyField(Chat, backref="messages", on_delete="CASCADE")
+    chat = ForeignKey(Chat, backref="messages", on_delete="CASCADE")
     # per-chat sequence number: clients resync from the last one they hold
     seq = IntegerField()
     created_at = DateTimeField(default=now)
     # "chatter", "agent" or "system" (joins, leaves, endings)
     sender = CharField()
-    agent = ForeignKeyField(Agent, null=True)
+    agent = ForeignKey(Agent, null=True)
     text = TextField()
     private = BooleanField(default=False)
     # "text"; "options" (text is the question, options a JSON list); "answer" (to question seq
@@ -330,8 +358,8 @@ class Attachment(BaseModel):
     """A file sent with a message, stored under a random name; its original name is display text only."""
 
     token = CharField(unique=True, default=new_token)  # its file name on disk and in URLs
-    chat = ForeignKeyField(Chat, backref="attachments", on_delete="CASCADE")
-    message = ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    chat = ForeignKey(Chat, backref="attachments", on_delete="CASCADE")
+    message = ForeignKey(Message, backref="attachments", on_delete="CASCADE")
     name = CharField()
     content_type = CharField()
     size = IntegerField()
@@ -352,7 +380,7 @@ class Attachment(BaseModel):
 class TranscriptMail(BaseModel):
     """A transcript the chatter asked to have e-mailed: kept until sent or given up (data/mail.py)."""
 
-    chat = ForeignKeyField(Chat, backref="mails", on_delete="CASCADE")
+    chat = ForeignKey(Chat, backref="mails", on_delete="CASCADE")
     to_address = CharField()
     # "pending" (not tried yet), "retrying" (failed, tried again at next_try_at), "sent" or "failed"
     state = CharField(default="pending", index=True)
@@ -369,8 +397,8 @@ class Predefined(BaseModel):
 
 
 class PredefinedQueue(BaseModel):
-    predefined = ForeignKeyField(Predefined, backref="queue_links", on_delete="CASCADE")
-    queue = ForeignKeyField(Queue, on_delete="CASCADE")
+    predefined = ForeignKey(Predefined, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKey(Queue, on_delete="CASCADE")
 
     class Meta:
         indexes = ((("predefined", "queue"), True),)
@@ -389,8 +417,8 @@ class OptionSet(BaseModel):
 
 
 class OptionSetQueue(BaseModel):
-    option_set = ForeignKeyField(OptionSet, backref="queue_links", on_delete="CASCADE")
-    queue = ForeignKeyField(Queue, on_delete="CASCADE")
+    option_set = ForeignKey(OptionSet, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKey(Queue, on_delete="CASCADE")
 
     class Meta:
         indexes = ((("option_set", "queue"), True),)

@@ -251,6 +251,27 @@ def test_chat_cookie_is_a_secret_token_for_this_queue_only(server, people):
     assert token not in tokens
 
 
+def test_the_pre_chat_form_sent_by_htmx_gets_the_chat_at_once(server, people):
+    chatter = people.chatter(server)
+    chatter.get("/chat/support?identity=&from=https://shop.example/boots")
+    response = chatter.post(
+        "/chat/support", {"name": "Hanna", "csrf_token": chatter.token}, allow_redirects=False
+    )
+    assert response.status_code == 200
+    ((chat_id,),) = rows(server, "select id from chat")
+    assert f'id="log-{chat_id}"' in response.text and "in the queue" in response.text
+    assert response.text.lstrip().startswith("<main")  # what htmx puts in place of the form's <main>
+    assert response.headers["HX-Replace-Url"] == "/chat/support"
+    assert any(c.name == "parley_chat_support" for c in chatter.http.cookies)
+    assert chatter.get("/chat/support").text.count(f'id="log-{chat_id}"') == 1  # and a reload shows it
+
+    bad = people.chatter(server)
+    bad.get("/chat/support")
+    response = bad.post("/chat/support", {"email": "not-an-address", "csrf_token": bad.token})
+    assert response.status_code == 400 and response.text.lstrip().startswith("<main")
+    assert "This does not look like an e-mail address." in response.text
+
+
 # --- who sees a chat ---------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -76,10 +77,18 @@ def page(slug):
         who = _verified(token)
         if who:
             form.update(name=who.name, email=who.email)
-        return render_template("chat.html", queue=queue, chat=None, errors={}, form=form, verified=who)
-    messages = list(Message.for_chatter(chat))
-    chat_base = url_for("chat.page", slug=slug)
-    return render_template("chat.html", queue=chat.queue, chat=chat, messages=messages, chat_base=chat_base)
+        return _show(queue, errors={}, form=form, verified=who)
+    return _show(chat.queue, chat)
+
+
+def _show(queue, chat=None, status=200, **context):
+    """The chat page; for htmx (the pre-chat form sent) only its <main>, which htmx puts in place."""
+    if chat is not None:
+        context.update(
+            messages=list(Message.for_chatter(chat)), chat_base=url_for("chat.page", slug=queue.slug)
+        )
+    template = "partials/chat_main.html" if "HX-Request" in request.headers else "chat.html"
+    return render_template(template, queue=queue, chat=chat, **context), status, {"Vary": "HX-Request"}
 
 
 @bp.post("/chat/<slug>")
@@ -100,8 +109,7 @@ def start(slug):
     started_from = page_url(request.form.get("page"))
     if errors:
         form = {"name": name, "email": email, "identity": token, "page": started_from}
-        context = {"errors": errors, "form": form, "verified": who}
-        return render_template("chat.html", queue=queue, chat=None, **context), 400
+        return _show(queue, status=400, errors=errors, form=form, verified=who)
     chat, changes = routing.start_chat(
         queue,
         name=name,
@@ -115,7 +123,11 @@ def start(slug):
     # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
     kept = token if who and len(token) <= KEPT_TOKEN else ""
     session[f"again_{slug}"] = {"identity": kept, "from": started_from or ""}
-    response = redirect(url_for("chat.page", slug=slug), 303)
+    if "HX-Request" in request.headers:  # the chat at once, without a second request for the page
+        response = make_response(_show(queue, Chat.get_by_id(chat.id)))
+        response.headers["HX-Replace-Url"] = url_for("chat.page", slug=slug)  # as the redirect would
+    else:
+        response = redirect(url_for("chat.page", slug=slug), 303)
     response.set_cookie(
         _cookie_name(slug), chat.token, max_age=CHAT_COOKIE_AGE, **chatter_cookie_options(f"/chat/{slug}")
     )

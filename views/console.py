@@ -87,7 +87,7 @@ def status_html(agent):
 def accept(offer_id):
     """Take the offered chat."""
     agent = Agent.get_by_id(current_user.id)
-    offer = Offer.get_or_none((Offer.id == offer_id) & (Offer.agent == agent)) or abort(404)
+    offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         chat, changes = routing.accept(offer_id, agent)
     except routing.RoutingError as e:
@@ -96,11 +96,16 @@ def accept(offer_id):
     return controls_html(agent, Chat.get_by_id(chat.id), "active", None)
 
 
+@prepared
+def _offer_of(offer_id, agent):
+    return Offer.select().where((Offer.id == offer_id) & (Offer.agent == agent)).limit(1)
+
+
 @bp.post("/offers/<int:offer_id>/reject")
 def reject(offer_id):
     """Give the offered chat back to its queue."""
     agent = Agent.get_by_id(current_user.id)
-    offer = Offer.get_or_none((Offer.id == offer_id) & (Offer.agent == agent)) or abort(404)
+    offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         changes = routing.reject(offer_id, agent)
     except routing.RoutingError as e:
@@ -256,19 +261,24 @@ def console_chats(agent):
 
 def relation(agent_id, chat_id):
     """How the chat shows in the agent's console now: (mode, offer), mode None for not at all."""
-    offer = Offer.get_or_none(
-        (Offer.agent == agent_id) & (Offer.chat == chat_id) & (Offer.state == "pending")
-    )
+    offer = _pending_offer(agent_id, chat_id).first()
     if offer is not None:
         return "offer", offer
-    part = (
-        Participant.select()
-        .where(
-            (Participant.agent == agent_id) & (Participant.chat == chat_id) & Participant.closed_at.is_null()
-        )
-        .first()
-    )
+    part = _open_tab(agent_id, chat_id).first()
     return (_mode(part), None) if part is not None else (None, None)
+
+
+# asked for every change of a chat, by each console that shows it: compiled once (data.db.prepared)
+@prepared
+def _pending_offer(agent_id, chat_id):
+    where = (Offer.agent == agent_id) & (Offer.chat == chat_id) & (Offer.state == "pending")
+    return Offer.select().where(where).limit(1)
+
+
+@prepared
+def _open_tab(agent_id, chat_id):
+    where = (Participant.agent == agent_id) & (Participant.chat == chat_id) & Participant.closed_at.is_null()
+    return Participant.select().where(where).limit(1)
 
 
 def _mode(part):

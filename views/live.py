@@ -21,7 +21,7 @@ from flask_sock import Sock
 from markupsafe import escape
 
 from data import retention, routing
-from data.db import connection, db
+from data.db import connection, db, prepared
 from data.models import Chat
 
 bp = Blueprint("live", __name__)
@@ -84,7 +84,7 @@ def announce(changes, by_chatter=False):
         for chat_id, seq in sorted(changes.updated):
             _publish_chat(chat_id, ("update", chat_id, seq))
         waiting = _moved_in_line(changes) if changes.queues else []
-        for (chat_id,) in waiting:
+        for chat_id in waiting:
             if chat_id not in changes.chats:
                 hub.publish(f"chat:{chat_id}", ("chat", chat_id))
     for agent_id in changes.agents:
@@ -97,20 +97,41 @@ def _moved_in_line(changes):
     """Chats in the changed queues whose place in line may have moved: those behind the earliest
     changed chat of their queue. A chat joining at the end moves nobody, so starting chats costs
     one push, not one per waiting chatter; a queue changed without a chat tells all its line."""
-    earliest = {}
-    if changes.chats:
-        rows = Chat.select(Chat.id, Chat.queue, Chat.created_at).where(Chat.id.in_(list(changes.chats)))
-        for chat_id, queue_id, created in rows.tuples():
-            if queue_id not in earliest or (created, chat_id) < earliest[queue_id]:
-                earliest[queue_id] = (created, chat_id)
-    behind = None
+    earliest = {}  # queue -> (created, id) of its earliest changed chat
+    for chat_id in changes.chats:
+        for queue_id, created in _place(chat_id):
+            earliest[queue_id] = min(earliest.get(queue_id, (created, chat_id)), (created, chat_id))
+    moved = set()
     for queue_id in changes.queues:
-        term = Chat.queue == queue_id
-        if queue_id in earliest:
-            created, chat_id = earliest[queue_id]
-            term &= (Chat.created_at > created) | ((Chat.created_at == created) & (Chat.id > chat_id))
-        behind = term if behind is None else behind | term
-    return Chat.select(Chat.id).where(behind & Chat.state.in_(("waiting", "offered"))).tuples()
+        line = _behind(earliest[queue_id][1]) if queue_id in earliest else _line(queue_id)
+        moved.update(chat_id for (chat_id,) in line)
+    return sorted(moved)
+
+
+# on every chat start, answer and end: compiled once (data.db.prepared)
+@prepared
+def _place(chat_id):
+    return Chat.select(Chat.queue, Chat.created_at).where(Chat.id == chat_id).tuples()
+
+
+@prepared
+def _line(queue_id):
+    return (
+        Chat.select(Chat.id).where((Chat.queue == queue_id) & Chat.state.in_(("waiting", "offered"))).tuples()
+    )
+
+
+@prepared
+def _behind(chat_id):
+    """The chats waiting in the chat's queue after it."""
+    mine = Chat.alias()
+    after = (Chat.created_at > mine.created_at) | ((Chat.created_at == mine.created_at) & (Chat.id > mine.id))
+    return (
+        Chat.select(Chat.id)
+        .join(mine, on=(mine.id == chat_id))
+        .where((Chat.queue == mine.queue) & Chat.state.in_(("waiting", "offered")) & after)
+        .tuples()
+    )
 
 
 def send_to_login(agent_id):
