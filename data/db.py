@@ -144,6 +144,13 @@ class PreparedSelect(ModelSelect):
         return wrapper
 
 
+def plain_rows(query):
+    """The rows of a select as SQLite returns them, without peewee making (and converting) each one:
+    for a select of ints and texts read often (its SQL compiled once if it is prepared)."""
+    sql, params = query._prepared[:2] if getattr(query, "_prepared", None) else query.sql()
+    return db.execute_sql(sql, params)
+
+
 def _with_columns(wrapper, columns):
     """Give a result `wrapper` the column mapping its shape made the first time (peewee's initialize)."""
     if not columns:

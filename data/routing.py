@@ -4,6 +4,7 @@ Each change runs in one write transaction and returns `Changes`: what the web la
 Races are settled by conditional updates whose row count says who won.
 """
 
+from collections import namedtuple
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,7 +12,7 @@ from datetime import timedelta
 from peewee import fn
 
 from data import invitations
-from data.db import db, prepared, within_write, write
+from data.db import db, plain_rows, prepared, within_write, write
 from data.models import (
     Agent,
     Attachment,
@@ -242,6 +243,9 @@ def chatter_away(chat):
 def chatter_back(chat):
     """The chatter has a page open again; if they had been taken for gone, say they are back."""
     changes = Changes()
+    now_read = Chat.get_by_id(chat.id)
+    if now_read.chatter_away_since is None and now_read.chatter_left_at is None:
+        return changes  # nothing to undo, as for every page that opens a chat: no write
     with write():
         chat = Chat.get_by_id(chat.id)
         Chat.update(chatter_away_since=None).where(Chat.id == chat.id).execute()
@@ -524,7 +528,7 @@ def dispatch(changes, at=None):
     """
     at = at or now()
     # agents with room first: with nobody free, a long line is not read on every start and every tick
-    agents = [a for a in _available_agents() if a.held + a.offered < a.max_chats]
+    agents = [a for a in map(Free._make, plain_rows(_available_agents())) if a.held + a.offered < a.max_chats]
     if not agents:
         return
     load = {a.id: a.held + a.offered for a in agents}
@@ -567,6 +571,9 @@ def _held_and_offered():
     return held.alias("held"), offered.alias("offered")
 
 
+Free = namedtuple("Free", "id max_chats profile held offered")  # a row of _available_agents
+
+
 @prepared
 def _available_agents():
     """Available agents of enabled profiles, longest idle first, with their load."""
@@ -576,7 +583,6 @@ def _available_agents():
         .join(Profile, on=(Agent.profile == Profile.id))
         .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
         .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
-        .namedtuples()
     )
 
 
