@@ -121,14 +121,20 @@ class Agent(BaseModel):
         return f"{self.id}.{self.session_version}"
 
     @classmethod
-    def for_session(cls, session_id):
+    def for_session(cls, session_id, load=None):
         """The enabled agent whose session id (get_id) this is, or None once it was ended."""
         agent_id, _, version = session_id.partition(".")
         try:
-            agent = cls.get_by_id(int(agent_id))  # on every request: compiled once
+            agent = (load or cls.get_by_id)(int(agent_id))  # on every request: compiled once
         except (cls.DoesNotExist, ValueError):
             return None
-        return agent if agent.enabled and version == str(agent.session_version) else None
+        return agent if agent and agent.enabled and version == str(agent.session_version) else None
+
+    @classmethod
+    def sender_for_session(cls, session_id):
+        """for_session, reading only what a message needs of its sender (id and name): a console's
+        socket asks on every message, and a whole agent costs several times as much to load."""
+        return cls.for_session(session_id, lambda agent_id: _sender(agent_id).first())
 
     def end_sessions(self):
         """Make every session cookie issued to this agent so far worthless."""
@@ -148,6 +154,15 @@ class Agent(BaseModel):
             .where((AgentProfile.agent == self) & Profile.enabled)
             .order_by(Profile.name)
         )
+
+
+@prepared
+def _sender(agent_id):
+    return (
+        Agent.select(Agent.id, Agent.name, Agent.enabled, Agent.session_version)
+        .where(Agent.id == agent_id)
+        .limit(1)
+    )
 
 
 class AgentProfile(BaseModel):

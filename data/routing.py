@@ -90,13 +90,14 @@ def post_by_chatter(chat, text, files=(), key=None):
 
 
 def post_by_agent(chat, agent, text, private=False, files=(), key=None):
-    """Post an agent's message; only an agent in the chat may, and not after it ended."""
+    """Post an agent's message; only an agent in the chat may, and not after it ended. `chat` may
+    be its id: the insert checks the chat itself, so a socket need not load it for every message."""
     changes = Changes()
     message = _message(chat, "agent", text, agent, private, files, key)
-    if _store(message, files, changes, INSERT_WHILE_IN, (chat.id, agent.id)) is not None:
-        changes.fresh[chat.id] = (message,)
+    if _store(message, files, changes, INSERT_WHILE_IN, (message.chat_id, agent.id)) is not None:
+        changes.fresh[message.chat_id] = (message,)
     else:
-        _not_stored(chat, agent, key)
+        _not_stored(message.chat_id, agent, key)
     return changes
 
 
@@ -125,7 +126,7 @@ def _not_stored(chat, agent, key):
     """Say why a message was not stored, unless it was already (a page sending it again)."""
     if key and Message.select().where((Message.chat == chat) & (Message.client_key == key)).exists():
         return
-    if Chat.get_by_id(chat.id).state == "ended":
+    if Chat.get_by_id(chat).state == "ended":
         raise RoutingError("This chat has ended.")
     raise RoutingError("You are not in this chat.")
 

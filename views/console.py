@@ -2,12 +2,12 @@
 
 import re
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from data import files, invitations, routing
-from data.db import prepared
+from data.db import plain_rows, prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
@@ -172,19 +172,23 @@ def socket_send(session_id, sent):
     chat_id = sent.get("chat") if isinstance(sent, dict) else None
     if type(chat_id) is not int:
         return _refused("status-error", UNREADABLE, None)
-    agent = Agent.for_session(session_id)
+    agent = Agent.sender_for_session(session_id)
     if agent is None:
         return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
-    try:
-        chat = Chat.get_by_id(chat_id)
-    except Chat.DoesNotExist:
+    if not plain_rows(_chat_exists(chat_id)).fetchone():
         return _refused("status-error", "There is no such chat.", None)
     private = sent.get("private") is True
     return socket_message(
         sent,
         f"alert-{chat_id}",
-        lambda text, key: routing.post_by_agent(chat, agent, text, private=private, key=key),
+        lambda text, key: routing.post_by_agent(chat_id, agent, text, private=private, key=key),
     )
+
+
+# on every message a console sends; the insert itself checks that the chat is open and the agent in it
+@prepared
+def _chat_exists(chat_id):
+    return Chat.select(Chat.id).where(Chat.id == chat_id).limit(1)
 
 
 def _refused(alert, message, key):
@@ -298,7 +302,10 @@ def invite_status_html(chat):
 
 
 def message_html(m, viewer, **context):
-    return render_template("partials/message.html", m=m, viewer=viewer, **context)
+    # rendered straight from its template, without render_template's context processors and signals
+    # (it needs none): every message is rendered for each side, a good part of its cost
+    template = current_app.jinja_env.get_template("partials/message.html")
+    return template.render(m=m, viewer=viewer, **context)
 
 
 def typing_html(chat_id, who, private=False):
