@@ -20,7 +20,7 @@ PRAGMAS = {
 
 def open_database(folder):
     """Open (creating if needed) the SQLite database in `folder` and bind every model to it."""
-    from data import files
+    from data import files, search_index
     from data.models import ALL_MODELS
 
     os.makedirs(folder, exist_ok=True)
@@ -37,7 +37,7 @@ def open_database(folder):
     with database.connection_context():
         database.create_tables(ALL_MODELS, safe=True)
         _add_missing_columns(database, ALL_MODELS)
-        _create_search_index(database)
+        search_index.create(database)
         # made here, not in Meta.indexes: an older database gets the column just above
         database.execute_sql(
             "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
@@ -55,33 +55,6 @@ def _add_missing_columns(database, models):
         missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
         if missing:
             migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
-
-
-def _create_search_index(database):
-    """The full-text index of messages (FTS5 over message.text), kept current by SQLite's triggers."""
-    exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'").fetchone()
-    with database.atomic():
-        if not exists:
-            database.execute_sql(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
-                "text, content='message', content_rowid='id', tokenize='porter unicode61')"
-            )
-            # a database from before the index: index the messages it already holds
-            database.execute_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
-        for trigger in SEARCH_TRIGGERS:
-            database.execute_sql(trigger)
-
-
-# an index with external content must hear of every change to the text it holds, or it goes wrong
-SEARCH_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS message_fts_insert AFTER INSERT ON message BEGIN"
-    " INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER IF NOT EXISTS message_fts_delete AFTER DELETE ON message BEGIN"
-    " INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    "CREATE TRIGGER IF NOT EXISTS message_fts_update AFTER UPDATE OF text ON message BEGIN"
-    " INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text);"
-    " INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
-)
 
 
 def write():

@@ -1,8 +1,8 @@
 """The organisation's chat logs: full-text search, filters, pages and exports, without Flask.
 
 Messages are indexed in `message_fts` (FTS5 with external content: the text lives in `message`,
-the index holds only tokens); triggers in the database add, change and remove a message's tokens
-with the message itself (data/db.py).
+the index holds only tokens), a moment after they are stored (data/search_index.py): a search
+first indexes what is not yet.
 """
 
 import csv
@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from peewee import SQL, fn
 
+from data import search_index
 from data.db import db
 from data.models import Agent, Chat, Message, Participant, Queue
 
@@ -123,6 +124,7 @@ def find_chats(filters):
         chats = chats.where(Chat.state == filters.state)
     expression = match_expression(filters.text)
     if expression:
+        search_index.catch_up()
         found = Message.select(Message.chat).where(Message.id.in_(_matching_messages(expression)))
         chats = chats.where(Chat.id.in_(found))
     return chats
@@ -199,6 +201,7 @@ def _snippets(chat_ids, expression):
     """
     if not expression or not chat_ids:
         return {}
+    search_index.catch_up()
     cursor = db.execute_sql(
         "SELECT m.chat_id, snippet(message_fts, 0, char(2), char(3), '…', 12) "
         "FROM message_fts JOIN message AS m ON m.id = message_fts.rowid "

@@ -20,7 +20,7 @@ from flask_login import current_user
 from flask_sock import Sock
 from markupsafe import escape
 
-from data import retention, routing
+from data import retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
 
@@ -306,6 +306,7 @@ def start_ticker(app, every=0.5):
                     changes = routing.tick()
                 announce(changes)
                 with connection():
+                    search_index.catch_up()  # indexes the messages stored since the last tick
                     retention.run_if_due()  # deletes ended chats past the retention period, once a minute
             except Exception:  # noqa: BLE001 - the timer must outlive any one failure
                 app.logger.exception("routing tick failed")
