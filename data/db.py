@@ -73,14 +73,14 @@ def within_write():
 
 @contextmanager
 def connection():
-    """Borrow a pooled connection for a block of work, unless this greenlet already holds one."""
-    borrowed = db.is_closed()
-    if borrowed:
-        db.connect()
+    """Give the pool back, after a block of work, the connection the block's first query borrowed
+    (peewee connects on first use), unless this greenlet held one before. A block that asks the
+    database nothing, such as a socket sending a message it was handed, costs nothing."""
+    held = not db.is_closed()
     try:
         yield
     finally:
-        if borrowed:
+        if not held and not db.is_closed():
             db.close()
 
 
