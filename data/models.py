@@ -134,7 +134,12 @@ class Agent(BaseModel):
     def sender_for_session(cls, session_id):
         """for_session, reading only what a message needs of its sender (id and name): a console's
         socket asks on every message, and a whole agent costs several times as much to load."""
-        return cls.for_session(session_id, lambda agent_id: _sender(agent_id).first())
+
+        def load(agent_id):
+            row = db.execute_sql(SENDER, (agent_id,)).fetchone()
+            return row and cls(id=row[0], name=row[1], enabled=row[2], session_version=row[3])
+
+        return cls.for_session(session_id, load)
 
     def end_sessions(self):
         """Make every session cookie issued to this agent so far worthless."""
@@ -156,13 +161,8 @@ class Agent(BaseModel):
         )
 
 
-@prepared
-def _sender(agent_id):
-    return (
-        Agent.select(Agent.id, Agent.name, Agent.enabled, Agent.session_version)
-        .where(Agent.id == agent_id)
-        .limit(1)
-    )
+# a plain statement: even compiled once, a peewee select costs ten times what SQLite spends on it
+SENDER = 'SELECT "id", "name", "enabled", "session_version" FROM "agent" WHERE "id" = ?'
 
 
 class AgentProfile(BaseModel):

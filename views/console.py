@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from data import files, invitations, routing
-from data.db import plain_rows, prepared
+from data.db import db, prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
@@ -175,7 +175,7 @@ def socket_send(session_id, sent):
     agent = Agent.sender_for_session(session_id)
     if agent is None:
         return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
-    if not plain_rows(_chat_exists(chat_id)).fetchone():
+    if not db.execute_sql('SELECT 1 FROM "chat" WHERE "id" = ?', (chat_id,)).fetchone():
         return _refused("status-error", "There is no such chat.", None)
     private = sent.get("private") is True
     return socket_message(
@@ -183,12 +183,6 @@ def socket_send(session_id, sent):
         f"alert-{chat_id}",
         lambda text, key: routing.post_by_agent(chat_id, agent, text, private=private, key=key),
     )
-
-
-# on every message a console sends; the insert itself checks that the chat is open and the agent in it
-@prepared
-def _chat_exists(chat_id):
-    return Chat.select(Chat.id).where(Chat.id == chat_id).limit(1)
 
 
 def _refused(alert, message, key):
