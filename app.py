@@ -101,8 +101,9 @@ def create_app(background=False, **overrides):
     _init_mail(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live, transcripts, widget
+    from views import actions, auth, chat, console, files, live, messages, transcripts, widget
 
+    app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
     for module in (auth, console, actions, chat, files, live, transcripts, widget):
         app.register_blueprint(module.bp)

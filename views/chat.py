@@ -22,10 +22,11 @@ from data import actions, identity, routing
 from data import transcript as transcripts
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
-from views.console import _error, message_html, post_message, socket_message, typing_html
+from views.console import _error, post_message, socket_message, typing_html
 from views.files import serve
 from views.fragments import append_to, replace
 from views.live import announce
+from views.messages import message_html
 from views.widget import chatter_cookie_options
 
 bp = Blueprint("chat", __name__)

@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -12,6 +12,7 @@ from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
 from views.live import announce
+from views.messages import message_html
 
 bp = Blueprint("console", __name__)
 
@@ -293,13 +294,6 @@ def controls_html(agent, chat, mode, offer):
 
 def invite_status_html(chat):
     return render_template("partials/invite_status.html", chat=chat, pending=invitations.pending(chat))
-
-
-def message_html(m, viewer, **context):
-    # rendered straight from its template, without render_template's context processors and signals
-    # (it needs none): every message is rendered for each side, a good part of its cost
-    template = current_app.jinja_env.get_template("partials/message.html")
-    return template.render(m=m, viewer=viewer, **context)
 
 
 def typing_html(chat_id, who, private=False):
