@@ -1,6 +1,7 @@
 """The live protocol over a real server: sockets, hello and resync, Origin, restarts, departures."""
 
 import re
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,6 +11,7 @@ import websocket
 from conftest import Parley, wait_for
 
 from server import GRACEFUL_TIMEOUT
+from views.live import LockedSocket
 
 
 def active_chat(server, people, name="Vera Visitor"):
@@ -134,6 +136,24 @@ def test_hello_with_seq_zero_gets_the_whole_log(server, people):
     console = ann.connect(seqs={chat: 0}, modes={chat: "active"})
     console.wait_for_seq(chat, 6)
     assert console.seqs(chat) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_frame_larger_than_the_socket_takes_at_once_is_written_whole():
+    frame = bytes(range(256)) * 12_000  # 3 MB: far more than a socket's buffer
+    ours, browser = socket.socketpair()
+    ours.settimeout(10)  # as under gevent: send() writes what fits and says how much
+    browser.settimeout(10)
+    received = bytearray()
+
+    def read():
+        while len(received) < len(frame) and (chunk := browser.recv(65536)):
+            received.extend(chunk)
+
+    with ours, browser, ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(read)
+        assert LockedSocket(ours).send(frame) == len(frame)
+        reading.result(timeout=10)
+    assert received == frame
 
 
 def test_console_hello_naming_a_withdrawn_offer_deletes_its_tab(server, people):

@@ -164,7 +164,9 @@ class LockedSocket:
 
     def send(self, data):
         with self._lock:
-            self._raw.sendall(data)
+            sent = self._raw.send(data)  # one system call, when the socket's buffer takes it whole
+            if sent < len(data):
+                self._raw.sendall(memoryview(data)[sent:])
         return len(data)
 
     def __getattr__(self, name):
