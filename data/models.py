@@ -301,13 +301,15 @@ class Offer(BaseModel):
 
 
 class Message(BaseModel):
-    chat = ForeignKey(Chat, backref="messages", on_delete="CASCADE")
+    # no index of their own: each costs every message a page write; the unique (chat, seq) index
+    # serves every read by chat, and no read looks messages up by agent (agents are never deleted)
+    chat = ForeignKey(Chat, backref="messages", on_delete="CASCADE", index=False)
     # per-chat sequence number: clients resync from the last one they hold
     seq = IntegerField()
     created_at = DateTimeField(default=now)
     # "chatter", "agent" or "system" (joins, leaves, endings)
     sender = CharField()
-    agent = ForeignKey(Agent, null=True)
+    agent = ForeignKey(Agent, null=True, index=False)
     text = TextField()
     private = BooleanField(default=False)
     # "text"; "options" (text is the question, options a JSON list); "answer" (to question seq

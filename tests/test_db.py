@@ -9,6 +9,10 @@ def found(text):
     return [c.id for c in logs.find_chats(logs.Filters(text=text))]
 
 
+def indexes(database, table):
+    return [row[1] for row in database.execute_sql(f"PRAGMA index_list({table})")]
+
+
 def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp_path):
     folder = str(tmp_path / "data")
     database = open_database(folder)
@@ -18,6 +22,7 @@ def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp
         database.execute_sql("ALTER TABLE message DROP COLUMN file_count")
         database.execute_sql("ALTER TABLE chat DROP COLUMN chatter_away_since")
         database.execute_sql("DROP INDEX message_client_key")
+        database.execute_sql('CREATE INDEX "message_chat_id" ON "message" ("chat_id")')  # once kept
         for trigger in ("insert", "delete", "update"):  # before the index kept itself
             database.execute_sql(f"DROP TRIGGER IF EXISTS message_fts_{trigger}")
         database.execute_sql("ALTER TABLE message DROP COLUMN client_key")
@@ -33,6 +38,10 @@ def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp
         assert routing.post_by_chatter(chat, "sent twice", key="key-12345").logs == {chat.id}
         assert routing.post_by_chatter(chat, "sent twice", key="key-12345").logs == set()
         assert Message.select().where(Message.text == "sent twice").count() == 1
+        # reads by chat go through the (chat, seq) index, not one of their own any more
+        assert "message_chat_id" not in indexes(database, "message")
+        plan = database.execute_sql("EXPLAIN QUERY PLAN SELECT * FROM message WHERE chat_id = 1").fetchall()
+        assert "USING INDEX message_chat_id_seq" in str(plan)
         # and the search index follows what is stored and deleted
         assert found("twice") == [chat.id]
         with database.atomic():
