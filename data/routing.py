@@ -40,6 +40,10 @@ class RoutingError(Exception):
     """A request that cannot be done; its text is shown to the person who asked."""
 
 
+class NoSuchChat(RoutingError):
+    """A message for a chat that is not (or no longer) there."""
+
+
 @dataclass
 class Changes:
     chats: set = field(default_factory=set)  # chats whose state changed
@@ -126,7 +130,10 @@ def _not_stored(chat, agent, key):
     """Say why a message was not stored, unless it was already (a page sending it again)."""
     if key and Message.select().where((Message.chat == chat) & (Message.client_key == key)).exists():
         return
-    if Chat.get_by_id(chat).state == "ended":
+    stored = Chat.get_or_none(Chat.id == chat)
+    if stored is None:
+        raise NoSuchChat("There is no such chat.")
+    if stored.state == "ended":
         raise RoutingError("This chat has ended.")
     raise RoutingError("You are not in this chat.")
 

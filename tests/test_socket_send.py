@@ -120,7 +120,8 @@ def test_refusals_name_the_reason_and_the_key_and_store_nothing(server, people):
     page.send({"send": {"text": "no key"}})
     page.wait_for_text("could not be read")
     console.send(sent("where to?", "nochat-key-1", chat=999999))
-    console.wait_for_text("There is no such chat.")
+    html = console.wait_for_text("There is no such chat.")
+    assert '<div id="status-error" hx-swap-oob="innerHTML"><p class="error">There is no such chat.' in html
     console.send(sent("x" * 5001, "long-key-2", chat=chat))
     refusal(console, "long-key-2", "at most 5000 characters", f"alert-{chat}")
     assert len(stored(server, chat)) == 1  # "Ann Agent joined the chat." only

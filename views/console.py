@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from data import files, invitations, routing
-from data.db import db, prepared
+from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
@@ -161,6 +161,8 @@ def socket_message(sent, alert, post, by_chatter=False):
         return _refused(alert, TOO_LONG if text else EMPTY, key)
     try:
         changes = post(text, key)
+    except routing.NoSuchChat as e:  # no chat, so no place of its own to say so
+        return _refused("status-error", str(e), None)
     except routing.RoutingError as e:
         return _refused(alert, str(e), key)
     announce(changes, by_chatter)
@@ -176,8 +178,6 @@ def socket_send(session_id, sent):
     agent = Agent.sender_for_session(session_id)
     if agent is None:
         return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
-    if not db.execute_sql('SELECT 1 FROM "chat" WHERE "id" = ?', (chat_id,)).fetchone():
-        return _refused("status-error", "There is no such chat.", None)
     private = sent.get("private") is True
     return socket_message(
         sent,
