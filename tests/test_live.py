@@ -1,5 +1,6 @@
 """The live protocol over a real server: sockets, hello and resync, Origin, restarts, departures."""
 
+import json
 import re
 import socket
 import time
@@ -242,6 +243,23 @@ def test_sigterm_closes_sockets_with_1012_and_exits_cleanly(server, people):
     assert server.process.returncode == 0
     # not a speed target: a socket left open holds the stop for the whole graceful timeout
     assert took < GRACEFUL_TIMEOUT, f"the stop waited {took:.1f}s: a socket held it"
+
+
+def test_a_page_that_never_answers_the_close_does_not_hold_the_stop(server, people):
+    _, chatter, chat = active_chat(server, people)
+    path = f"/chat/{chatter.slug}/ws"
+    silent = websocket.create_connection(
+        "ws" + server.url[len("http") :] + path, cookie=chatter.cookie_header(path), origin=server.url
+    )
+    silent.send(json.dumps({"seqs": {str(chat): 0}, "modes": {}}))
+    assert f'id="m-{chat}-1"' in silent.recv()  # then it reads nothing more, and answers nothing
+
+    started = time.monotonic()
+    server.stop()
+    took = time.monotonic() - started
+    silent.close(timeout=0)
+    assert server.process.returncode == 0
+    assert took < GRACEFUL_TIMEOUT, f"the stop waited {took:.1f}s for a socket"
 
 
 def restart(server, **settings):

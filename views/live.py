@@ -242,6 +242,7 @@ class Viewer:
             self.ws.close(reason=code)
         except Exception:  # noqa: BLE001 - already closed
             pass
+        self.ws.event.set()  # wakes serve_socket's receive(), which waits without a timeout
 
 
 def prepare_upgrade():
@@ -274,7 +275,9 @@ def serve_socket(ws, channel, view, on_close=None, on_notice=None):
         sender = threading.Thread(target=run, args=(hello,), daemon=True)
         sender.start()
         while ws.connected and not viewer.closed:
-            notice = _parse_notice(ws.receive(timeout=30))
+            # no timeout (a gevent timer per message): the reader wakes it when the browser goes,
+            # and Viewer.close when the server closes the socket
+            notice = _parse_notice(ws.receive())
             if notice and on_notice is not None:
                 with connection():
                     reply = on_notice(notice)
