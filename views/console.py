@@ -201,9 +201,9 @@ def end(chat_id):
     except routing.RoutingError as e:
         return _error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
-    html = controls_html(agent, Chat.get_by_id(chat_id), "ended", None)
-    closed_dialog = f'<div id="dialog-{chat_id}" hx-swap-oob="true"></div>'
-    return html + closed_dialog, {"HX-Retarget": f"#controls-{chat_id}", "HX-Reswap": "outerHTML"}
+    controls = replace(controls_html(agent, Chat.get_by_id(chat_id), "ended", None))
+    closed_dialog = replace(f'<div id="dialog-{chat_id}"></div>')
+    return _out_of_band(controls + closed_dialog)
 
 
 @bp.post("/chats/<int:chat_id>/close")
@@ -241,8 +241,14 @@ def _participation_ever(chat_id, agent_id):
 
 def _error(message, target, status=400):
     """Show `message` in the element `target` of the page, with a 4xx status."""
-    html = render_template("partials/error.html", message=message)
-    return html, status, {"HX-Retarget": f"#{target}", "HX-Reswap": "innerHTML"}
+    return _out_of_band(fill(target, render_template("partials/error.html", message=message)), status)
+
+
+def _out_of_band(html, status=200):
+    """An answer that only swaps out of band. The socket may have replaced the element that asked
+    (an End or Accept button) before the answer arrives; htmx then looks for a target named in the
+    answer from that detached element and throws, but skips an out-of-band swap it cannot place."""
+    return html, status, {"HX-Reswap": "none"}
 
 
 # --- what a console shows ---------------------------------------------------------------------

@@ -111,6 +111,39 @@ def test_end_from_agent_after_chatter_left_closes_at_once(start_server, agent_pa
     expect(ann.get_by_role("dialog")).to_have_count(0)
 
 
+def test_end_answered_after_the_socket_already_showed_it(start_server, agent_page, chatter_page):
+    """The socket's push may replace the controls (and the End button that asked) before the answer
+    to End arrives: the answer must still apply cleanly, not look for its target from a detached button."""
+    server = start_server(leave_grace=1)
+    ann = agent_page(server, "ann")
+    hal = chatter_page(server, "Hal")
+    chat = accept(ann, "Hal")
+    expect(hal.get_by_text("chatting with Ann Agent")).to_be_visible()
+    hal.context.close()
+    expect(chat.get_by_role("region", name="Chat details")).to_contain_text("Has left")
+
+    held = []  # the server ends the chat at once; its answer reaches the page only when let go
+    ann.route("**/chats/*/end", lambda route: held.append((route, route.fetch())))
+    end = chat.get_by_role("button", name="End chat")
+    # htmx tells the button how its request went, even once the button has left the page
+    end.evaluate(
+        """button => ['htmx:afterRequest', 'htmx:onLoadError'].forEach(name =>
+            button.addEventListener(name, () => (window.endEvents ||= []).push(name)))"""
+    )
+    end.click()
+    expect(message_box(chat)).to_have_count(0)  # the socket's push: the controls of an ended chat
+    expect(end).to_have_count(0)
+    assert len(held) == 1
+    route, response = held[0]
+    route.fulfill(response=response)
+    ann.wait_for_function("() => window.endEvents")
+    # before, htmx threw "Invalid re-target": it looked for the answer's target from the detached button
+    assert ann.evaluate("() => window.endEvents") == ["htmx:afterRequest"]
+    expect(chat.get_by_role("button", name="Close tab")).to_be_visible()
+    expect(chat.get_by_text("chat has ended").first).to_be_visible()
+    expect(ann.get_by_role("dialog")).to_have_count(0)
+
+
 def test_end_from_chatter(server, agent_page, chatter_page):
     ann = agent_page(server, "ann")
     gus = chatter_page(server, "Gus")
