@@ -234,6 +234,10 @@ def test_the_demo_host_page_is_served_only_in_demo_mode(start_server):
         ("PARLEY_FRAME_ORIGINS", "*", "PARLEY_FRAME_ORIGINS"),
         ("PARLEY_SMTP_URL", "http://mail.example", "PARLEY_SMTP_URL"),
         ("PARLEY_MAIL_RETRY_DELAYS", "soon", "PARLEY_MAIL_RETRY_DELAYS"),
+        ("PARLEY_OFFER_TIMEOUT", "half a minute", "PARLEY_OFFER_TIMEOUT"),
+        ("PARLEY_LEAVE_GRACE", "-1", "PARLEY_LEAVE_GRACE"),
+        ("PARLEY_PING_INTERVAL", "0", "PARLEY_PING_INTERVAL"),
+        ("PARLEY_PING_INTERVAL", "inf", "PARLEY_PING_INTERVAL"),
     ],
 )
 def test_a_bad_setting_stops_serve_with_its_name(tmp_path, name, value, says):

@@ -308,6 +308,27 @@ def test_chatter_leaving_shows_in_the_agent_log(start_server, people):
     assert [t for t in texts(console.text()) if "left the chat" in t] == ["Lea Leaver left the chat."]
 
 
+def test_a_page_that_answers_no_ping_counts_as_gone(start_server, people):
+    """A page gone without a word (a laptop shut) answers no ping: its socket closes, and the chatter
+    counts as gone. A page that reads its socket answers every ping and keeps it."""
+    server = start_server(leave_grace=1, env={"PARLEY_PING_INTERVAL": "0.5"})
+    ann, chatter, chat = active_chat(server, people, name="Sid Silent")
+    console = ann.connect(seqs={chat: 1}, modes={chat: "active"})
+    path = f"/chat/{chatter.slug}/ws"
+    silent = websocket.create_connection(
+        "ws" + server.url[len("http") :] + path, cookie=chatter.cookie_header(path), origin=server.url
+    )
+    silent.send(json.dumps({"seqs": {str(chat): 0}, "modes": {}}))
+    assert f'id="m-{chat}-1"' in silent.recv()  # then it reads nothing more, so it answers no ping
+
+    console.wait_for_text("Sid Silent left the chat.", timeout=10)
+    silent.close(timeout=0)
+    # by now the console was pinged several times: it answered, and its socket still works
+    assert not console.closed.is_set()
+    ann.say(chat, "Still listening.")
+    console.wait_for_text("Still listening.")
+
+
 def test_chatter_never_receives_private_messages(server, people):
     ann, chatter, chat = active_chat(server, people)
     console = ann.connect(seqs={chat: 1}, modes={chat: "active"})

@@ -8,6 +8,7 @@ browser holds everything before them renders them without reading them back; one
 (or an event from another process, without them) reads the database as ever.
 """
 
+import itertools
 import json
 import queue
 import threading
@@ -19,6 +20,7 @@ from flask import Blueprint, abort, copy_current_request_context, current_app, r
 from flask_login import current_user
 from flask_sock import Sock
 from markupsafe import escape
+from wsproto.events import Ping
 
 from data import retention, routing, search_index
 from data.db import connection, db, prepared
@@ -28,6 +30,7 @@ bp = Blueprint("live", __name__)
 sock = Sock()
 
 OVERLOADED = 1013  # "try again later": htmx reconnects and resyncs
+NO_PONG = 1008  # what simple-websocket said when it pinged: "policy violation"
 HELLO_TIMEOUT = 10
 SEND_QUEUE = 1000
 
@@ -61,6 +64,15 @@ class Hub:
     def listeners(self, channel):
         with self._lock:
             return len(self._channels.get(channel, ()))
+
+    def ping(self, turn, turns):
+        """Ping the sockets whose turn it is: each one in `turns` calls."""
+        with self._lock:
+            due = [
+                v for viewers in self._channels.values() for v in viewers if v.slot % turns == turn % turns
+            ]
+        for viewer in due:
+            viewer.ping()
 
     def close_all(self, code):
         with self._lock:
@@ -176,11 +188,14 @@ class LockedSocket:
 class Viewer:
     """One browser socket: a bounded queue of events and one sender that renders and writes them."""
 
+    slots = itertools.count()  # spreads the sockets over the pinger's turns
+
     def __init__(self, ws, view):
         self.ws = ws
         self.view = view
         self.events = queue.Queue(maxsize=SEND_QUEUE)
         self.closed = False
+        self.slot = next(Viewer.slots)
 
     def deliver(self, event):
         try:
@@ -223,6 +238,18 @@ class Viewer:
                 self.ws.send(html)
             except Exception:  # noqa: BLE001 - any failure means this socket is gone
                 self.close()
+
+    def ping(self):
+        """Ping the browser. One that has not answered the last ping is gone without a word (a laptop
+        shut, a network lost): its socket closes, so a chat learns that its chatter left."""
+        if not self.ws.pong_received:
+            self.close(NO_PONG)
+            return
+        self.ws.pong_received = False
+        try:
+            self.ws.sock.send(self.ws.ws.send(Ping()))
+        except Exception:  # noqa: BLE001 - any failure means this socket is gone
+            self.close()
 
     def stop(self):
         self.closed = True
@@ -322,6 +349,23 @@ def start_ticker(app, every=0.5):
             time.sleep(every)
 
     threading.Thread(target=loop, name="parley-ticker", daemon=True).start()
+
+
+def start_pinger(app, every):
+    """Ping every socket once in `every` seconds, a slice of them at a time (25 slices for 25 s), so
+    thousands of pings never go out at once. Pings find dead connections and keep proxies from
+    closing quiet ones; simple-websocket's own cost a selector and a timer on every frame read."""
+    turns = max(1, round(every))
+
+    def loop():
+        for turn in itertools.count():
+            time.sleep(every / turns)
+            try:
+                hub.ping(turn, turns)
+            except Exception:  # noqa: BLE001 - the pinger must outlive any one failure
+                app.logger.exception("pinging sockets failed")
+
+    threading.Thread(target=loop, name="parley-pinger", daemon=True).start()
 
 
 @bp.before_request

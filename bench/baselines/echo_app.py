@@ -4,7 +4,8 @@ from flask import Flask
 from flask_sock import Sock
 
 app = Flask(__name__)
-app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": 25, "max_message_size": 64 * 1024}
+# the same socket options as Parley (whose pings come from its own pinger, not per socket)
+app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None, "max_message_size": 64 * 1024}
 sock = Sock(app)
 
 
