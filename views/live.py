@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, copy_current_request_context, current_app, request
+from flask import Blueprint, abort, copy_current_request_context, current_app, has_request_context, request
 from flask_login import current_user
 from flask_sock import Sock
 from markupsafe import escape
@@ -196,8 +196,27 @@ class Viewer:
         self.events = queue.Queue(maxsize=SEND_QUEUE)
         self.closed = False
         self.slot = next(Viewer.slots)
+        self.sending = threading.Lock()  # held while a sender renders and writes: one at a time
+        self.synced = False  # the browser got what it lacked at connect time (run's first send)
 
     def deliver(self, event):
+        """Hand `event` to this socket's sender, or send it at once when the event is a new message
+        and the sender is idle. A message then goes out from the greenlet that stored it, without
+        waiting for the sender to be scheduled behind every other socket that has work. A message
+        fragment depends on nothing of the request that renders it, but it needs one (url_for), so
+        the routing timer, which has none, always hands over."""
+        if (
+            event[0] == "log"
+            and self.synced
+            and has_request_context()
+            and self.events.empty()
+            and self.sending.acquire(blocking=False)
+        ):
+            try:
+                self._send_rendered(self._render_events, (event,))
+            finally:
+                self.sending.release()
+            return
         try:
             self.events.put_nowait(event)
         except queue.Full:
@@ -205,22 +224,26 @@ class Viewer:
 
     def run(self, hello):
         """Send the browser what it lacks, then every change as it comes, until the socket closes."""
+        with self.sending:
+            self._send_rendered(self.view.sync, *hello)
+            self.synced = True
+        while not self.closed:
+            batch = [self.events.get()]
+            while not self.events.empty() and len(batch) < 100:
+                batch.append(self.events.get_nowait())
+            if None in batch:
+                break
+            with self.sending:
+                self._send_rendered(self._render_events, dict.fromkeys(batch))
+
+    def _send_rendered(self, produce, *args):
         try:
-            self._send(self._render(self.view.sync, *hello))
-            while not self.closed:
-                batch = [self.events.get()]
-                while not self.events.empty() and len(batch) < 100:
-                    batch.append(self.events.get_nowait())
-                if None in batch:
-                    break
-                self._send(self._render(self._render_events, dict.fromkeys(batch)))
+            with connection():
+                html = produce(*args)
+            self._send(html)
         except Exception:  # noqa: BLE001 - the browser reconnects and resyncs from the database
             current_app.logger.exception("socket sender failed")
             self.close(1011)
-
-    def _render(self, produce, *args):
-        with connection():
-            return produce(*args)
 
     def _render_events(self, events):
         return "".join(self._render_event(event) for event in events)
