@@ -105,9 +105,6 @@ def create_app(background=False, **overrides):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
-        # no pings of simple-websocket's own: its reader then waits on a selector and a timer for every
-        # frame (8 % of the server's CPU at 1,000 chats); live.start_pinger pings instead
-        SOCK_SERVER_OPTIONS={"ping_interval": None, "max_message_size": 64 * 1024},
     )
     routing.settings = routing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
@@ -126,6 +123,7 @@ def create_app(background=False, **overrides):
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(logs.bp)
+    app.config["SOCK_SERVER_OPTIONS"] = live.SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
         live.start_ticker(app)

@@ -76,6 +76,19 @@ def test_messages_over_one_socket_keep_their_order(server, people):
     assert texts(console.text())[-40:] == [f"line {i}" for i in range(40)]
 
 
+def test_a_message_sent_right_after_connecting_is_never_left_unread(server, people):
+    """The page's first notice can arrive while its socket is still starting (or the server is
+    between two reads): it must be handled then, not when the next one comes."""
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    for i in range(20):
+        page = chatter.connect()
+        page.send(sent(f"first words {i}", f"first-key-{i:03}"))
+        console.wait_for_text(f"first words {i}", timeout=5)
+        page.close()
+    assert said(server, chat)[-20:] == [f"first words {i}" for i in range(20)]
+
+
 def test_agent_private_message_over_the_socket_never_reaches_the_chatter(server, people):
     ann, chatter, chat = active_chat(server, people)
     console = ann.connect()

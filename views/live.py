@@ -314,31 +314,89 @@ def serve_socket(ws, channel, view, on_close=None, on_notice=None):
         db.close()  # a socket lives for hours: never hold a pooled connection while idle
     viewer = Viewer(ws, view)
     hub.subscribe(channel, viewer)
-    sender = None
     try:
         hello = _parse_hello(ws.receive(timeout=HELLO_TIMEOUT))
         # the sender renders with this request's context: url_for, the session's CSRF token
         run = copy_current_request_context(viewer.run)
-        sender = threading.Thread(target=run, args=(hello,), daemon=True)
-        sender.start()
+        threading.Thread(target=run, args=(hello,), daemon=True).start()
+        ws.event.answer = _answering(ws, viewer, on_notice)
+        ws.event.answer()  # what came after the hello, before the reader could answer it
         while ws.connected and not viewer.closed:
             # no timeout (a gevent timer per message): the reader wakes it when the browser goes,
             # and Viewer.close when the server closes the socket
-            notice = _parse_notice(ws.receive())
-            if notice and on_notice is not None:
-                with connection():
-                    reply = on_notice(notice)
-                # the sockets send what the notice changed before this one reads on: the other side
-                # waits for it. (Not in announce(): an HTTP response must reach its page before the
-                # pushes it causes, or htmx finds the element that sent the request already replaced.)
-                time.sleep(0)
-                if reply:
-                    viewer.deliver(("reply", reply))
+            ws.event.wait()
+            ws.event.clear()
     finally:
         left = hub.unsubscribe(channel, viewer)
         viewer.stop()
         if on_close is not None:
             on_close(left)
+
+
+class Doorbell(threading.Event):
+    """The event simple-websocket's reader sets after each message it reads. Once serve_socket has
+    installed `answer`, the reader calls that instead, so a page's notice is handled in the greenlet
+    that read it: no hand-over to serve_socket's own, which would wait its turn behind every socket
+    with work. `answer` returns False when the socket is closing: the event is set after all."""
+
+    answer = None
+
+    def set(self):
+        if self.answer is None or not self.answer():
+            super().set()
+
+
+def reader_thread(target):
+    """simple-websocket's reader of one socket, in the context of the request that opened it: it
+    handles the page's notices (Doorbell)."""
+    return threading.Thread(target=copy_current_request_context(target), daemon=True)
+
+
+SOCKET_OPTIONS = {
+    # no pings of simple-websocket's own: its reader then waits on a selector and a timer for every
+    # frame (8 % of the server's CPU at 1,000 chats); start_pinger pings instead
+    "ping_interval": None,
+    "max_message_size": 64 * 1024,
+    "thread_class": reader_thread,
+    "event_class": Doorbell,
+}
+
+
+def _answering(ws, viewer, on_notice):
+    """Doorbell.answer for one socket: handle every notice read so far, one at a time and in order."""
+    busy = False
+
+    def answer():
+        nonlocal busy
+        if busy:  # the call under way (waiting on a write or the database) takes this one too
+            return ws.connected and not viewer.closed
+        busy = True
+        try:
+            # simple-websocket's input_buffer holds what its reader read: taken with receive(), and
+            # only when there (receive(timeout=0) would yield, and a notice read meanwhile be missed)
+            while ws.input_buffer and ws.connected and not viewer.closed:
+                _answer(viewer, _parse_notice(ws.receive()), on_notice)
+            return ws.connected and not viewer.closed
+        except Exception:  # noqa: BLE001 - never into simple-websocket's reader; the page reconnects
+            current_app.logger.exception("socket notice failed")
+            viewer.close(1011)
+            return False
+        finally:
+            busy = False
+
+    return answer
+
+
+def _answer(viewer, notice, on_notice):
+    if notice and on_notice is not None:
+        with connection():
+            reply = on_notice(notice)
+        # the sockets send what the notice changed before this one reads on: the other side
+        # waits for it. (Not in announce(): an HTTP response must reach its page before the
+        # pushes it causes, or htmx finds the element that sent the request already replaced.)
+        time.sleep(0)
+        if reply:
+            viewer.deliver(("reply", reply))
 
 
 def _parse_hello(text):
