@@ -94,17 +94,21 @@ def test_end_from_agent_with_chatter_connected_asks_first(server, agent_page, ch
     expect(message_box(chat)).to_have_count(0)
 
 
-def test_end_from_agent_after_chatter_left_closes_at_once(start_server, agent_page, chatter_page):
+def chatter_gone(start_server, agent_page, chatter_page, name):
+    """Ann's console and the panel of an accepted chat whose chatter has left: (ann, chat)."""
     server = start_server(leave_grace=1)
     ann = agent_page(server, "ann")
-    fay = chatter_page(server, "Fay")
-    chat = accept(ann, "Fay")
-    expect(fay.get_by_text("chatting with Ann Agent")).to_be_visible()
-
-    fay.context.close()
+    chatter = chatter_page(server, name)
+    chat = accept(ann, name)
+    expect(chatter.get_by_text("chatting with Ann Agent")).to_be_visible()
+    chatter.context.close()
     expect(messages(chat)).to_contain_text("left the chat")
     expect(chat.get_by_role("region", name="Chat details")).to_contain_text("Has left")
+    return ann, chat
 
+
+def test_end_from_agent_after_chatter_left_closes_at_once(start_server, agent_page, chatter_page):
+    ann, chat = chatter_gone(start_server, agent_page, chatter_page, "Fay")
     chat.get_by_role("button", name="End chat").click()
     expect(chat.get_by_text("chat has ended").first).to_be_visible()
     expect(message_box(chat)).to_have_count(0)
@@ -114,14 +118,7 @@ def test_end_from_agent_after_chatter_left_closes_at_once(start_server, agent_pa
 def test_end_answered_after_the_socket_already_showed_it(start_server, agent_page, chatter_page):
     """The socket's push may replace the controls (and the End button that asked) before the answer
     to End arrives: the answer must still apply cleanly, not look for its target from a detached button."""
-    server = start_server(leave_grace=1)
-    ann = agent_page(server, "ann")
-    hal = chatter_page(server, "Hal")
-    chat = accept(ann, "Hal")
-    expect(hal.get_by_text("chatting with Ann Agent")).to_be_visible()
-    hal.context.close()
-    expect(chat.get_by_role("region", name="Chat details")).to_contain_text("Has left")
-
+    ann, chat = chatter_gone(start_server, agent_page, chatter_page, "Hal")
     held = []  # the server ends the chat at once; its answer reaches the page only when let go
     ann.route("**/chats/*/end", lambda route: held.append((route, route.fetch())))
     end = chat.get_by_role("button", name="End chat")
