@@ -6,6 +6,8 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import gevent
+import gevent.socket
 import pytest
 import requests
 import websocket
@@ -155,6 +157,30 @@ def test_a_frame_larger_than_the_socket_takes_at_once_is_written_whole():
         assert LockedSocket(ours).send(frame) == len(frame)
         reading.result(timeout=10)
     assert received == frame
+
+
+def test_a_ping_never_waits_on_a_socket_that_is_busy_or_full():
+    """The pinger goes round every socket: one whose writer is busy, or whose browser reads nothing
+    (its buffer full), must not hold it, and a ping is written whole or not at all."""
+    ping = b"\x89\x00"  # a ping frame, two bytes
+    ours, browser = gevent.socket.socketpair()  # the server's sockets are gevent's
+    with ours, browser:
+        locked = LockedSocket(ours)
+        with locked._lock:  # another writer at work
+            assert locked.send_if_free(ping) is False
+        written = 0
+        with gevent.Timeout(10):  # a ping that waited for the buffer would wait here forever
+            while locked.send_if_free(ping):  # the browser reads nothing: the buffer fills
+                written += len(ping)
+        assert written > 0
+        browser.setblocking(False)
+        received = bytearray()
+        while True:
+            try:
+                received.extend(browser.recv(65536))
+            except BlockingIOError:
+                break
+        assert received == ping * (written // len(ping))
 
 
 def test_console_hello_naming_a_withdrawn_offer_deletes_its_tab(server, people):

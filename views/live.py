@@ -11,6 +11,7 @@ browser holds everything before them renders them without reading them back; one
 import itertools
 import json
 import queue
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -30,7 +31,6 @@ bp = Blueprint("live", __name__)
 sock = Sock()
 
 OVERLOADED = 1013  # "try again later": htmx reconnects and resyncs
-NO_PONG = 1008  # what simple-websocket said when it pinged: "policy violation"
 HELLO_TIMEOUT = 10
 SEND_QUEUE = 1000
 
@@ -181,6 +181,29 @@ class LockedSocket:
                 self._raw.sendall(memoryview(data)[sent:])
         return len(data)
 
+    def send_if_free(self, data):
+        """Write `data` now or not at all: only when no one else is writing and the socket's buffer
+        takes it whole. For the pinger, which must never wait on one socket; a frame it could only
+        half write would corrupt the stream, so that connection is dropped."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            sent = self._raw.send(data, 0, timeout=0.0)  # gevent's socket: raise rather than wait
+        except OSError:
+            return False
+        finally:
+            self._lock.release()
+        if sent < len(data):
+            self.hang_up()
+        return sent == len(data)
+
+    def hang_up(self):
+        """Drop the connection without a close frame: whoever waits on the socket wakes with an error."""
+        try:
+            self._raw.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already gone
+            pass
+
     def __getattr__(self, name):
         return getattr(self._raw, name)
 
@@ -264,15 +287,16 @@ class Viewer:
 
     def ping(self):
         """Ping the browser. One that has not answered the last ping is gone without a word (a laptop
-        shut, a network lost): its socket closes, so a chat learns that its chatter left."""
+        shut, a network lost): its connection is dropped, so a chat learns that its chatter left. A
+        socket busy writing, or whose buffer is full, gets no ping this turn, and must answer the
+        last one by the next all the same."""
         if not self.ws.pong_received:
-            self.close(NO_PONG)
+            self.stop()
+            self.ws.sock.hang_up()  # a close frame could wait forever on a peer that reads nothing
+            self.ws.event.set()
             return
         self.ws.pong_received = False
-        try:
-            self.ws.sock.send(self.ws.ws.send(Ping()))
-        except Exception:  # noqa: BLE001 - any failure means this socket is gone
-            self.close()
+        self.ws.sock.send_if_free(self.ws.ws.send(Ping()))
 
     def stop(self):
         self.closed = True
