@@ -1,8 +1,10 @@
 """Messages sent over the page's own socket: stored once per key, pushed like any other, refused
 with the reason and the key (so the page gives the text back), never from a session that ended."""
 
+import json
 import re
 
+import websocket
 from clients import rows
 from conftest import wait_for
 from test_live import active_chat, texts
@@ -174,3 +176,24 @@ def test_a_console_whose_session_ended_cannot_send(server, people):
     console.send(sent("Still here?", "ended-session-1", chat=chat))
     refusal(console, "ended-session-1", "You are signed out.", f"alert-{chat}")
     assert "Still here?" not in said(server, chat)
+
+
+def test_a_browser_that_reads_nothing_does_not_hold_up_the_other_side(start_server, people):
+    """A message is written to the other side's socket by the handler that stored it. When that
+    browser reads nothing and its buffers are full, the writer must not wait on it for long (the
+    sender's own page would wait too): the silent browser's connection is dropped instead."""
+    server = start_server(env={"PARLEY_PING_INTERVAL": "600"})  # no ping finds the silent one first
+    ann, chatter, chat = active_chat(server, people)
+    path = "/ws/console"
+    deaf = websocket.create_connection(
+        "ws" + server.url[len("http") :] + path, cookie=ann.cookie_header(path), origin=server.url
+    )
+    deaf.send(json.dumps({"seqs": {}, "modes": {}}))  # the hello; then it reads nothing more
+    page = chatter.connect()
+    page.wait_for_seq(chat, 1)
+    long = "All of this, again and again. " * 160  # ~5 KB: 1,000 of them overflow any socket buffer
+    for i in range(1000):
+        page.send(sent(f"{i} {long}", f"deaf-key-{i:04}"))
+    page.wait_for_seq(chat, 1001, timeout=30)
+    assert len(said(server, chat)) == 1001
+    deaf.close(timeout=0)

@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from urllib.parse import urlsplit
 
+import gevent
 from flask import Blueprint, abort, copy_current_request_context, current_app, has_request_context, request
 from flask_login import current_user
 from flask_sock import Sock
@@ -32,6 +33,9 @@ sock = Sock()
 
 OVERLOADED = 1013  # "try again later": htmx reconnects and resyncs
 HELLO_TIMEOUT = 10
+# how long a message sent at once (Viewer.deliver) may wait on a browser that reads nothing: the
+# sender's own page waits meanwhile
+SEND_NOW_LIMIT = 2
 SEND_QUEUE = 1000
 
 
@@ -235,9 +239,16 @@ class Viewer:
             and self.events.empty()
             and self.sending.acquire(blocking=False)
         ):
+            limit = gevent.Timeout(SEND_NOW_LIMIT)
+            limit.start()
             try:
                 self._send_rendered(self._render_events, (event,))
+            except gevent.Timeout as timeout:
+                if timeout is not limit:
+                    raise
+                self.hang_up()  # part of the frame may have gone: only dropping the connection is safe
             finally:
+                limit.close()
                 self.sending.release()
             return
         try:
@@ -291,12 +302,17 @@ class Viewer:
         socket busy writing, or whose buffer is full, gets no ping this turn, and must answer the
         last one by the next all the same."""
         if not self.ws.pong_received:
-            self.stop()
-            self.ws.sock.hang_up()  # a close frame could wait forever on a peer that reads nothing
-            self.ws.event.set()
+            self.hang_up()
             return
         self.ws.pong_received = False
         self.ws.sock.send_if_free(self.ws.ws.send(Ping()))
+
+    def hang_up(self):
+        """Drop the connection without a close frame, which a browser that reads nothing would never
+        read, and whose writing could wait for ever; a page that is still there reconnects."""
+        self.stop()
+        self.ws.sock.hang_up()
+        self.ws.event.set()
 
     def stop(self):
         self.closed = True
