@@ -26,14 +26,14 @@ def settings_from_env():
     """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
-        "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", os.environ.get("PARLEY_OFFER_TIMEOUT", "30")),
-        "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", os.environ.get("PARLEY_LEAVE_GRACE", "10")),
+        "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
+        "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
         "FRAME_ORIGINS": env_frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
         "SMTP_URL": smtp_url(os.environ.get("PARLEY_SMTP_URL", "").strip()),
         "MAIL_FROM": os.environ.get("PARLEY_MAIL_FROM", "").strip() or "parley@localhost",
         "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
-        "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", os.environ.get("PARLEY_PING_INTERVAL", "25")),
+        "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", "25"),
         "DEMO": os.environ.get("PARLEY_DEMO") == "1",
     }
 
@@ -68,8 +68,9 @@ def retry_delays(text):
     return delays
 
 
-def seconds(name, text):
-    """A setting of a number of seconds above zero."""
+def seconds(name, default):
+    """The setting `name`, a number of seconds above zero."""
+    text = os.environ.get(name, default)
     try:
         value = float(text)
     except ValueError:

@@ -239,22 +239,28 @@ class Viewer:
             and self.events.empty()
             and self.sending.acquire(blocking=False)
         ):
-            limit = gevent.Timeout(SEND_NOW_LIMIT)
-            limit.start()
             try:
-                self._send_rendered(self._render_events, (event,))
-            except gevent.Timeout as timeout:
-                if timeout is not limit:
-                    raise
-                self.hang_up()  # part of the frame may have gone: only dropping the connection is safe
+                self._send_now(event)
             finally:
-                limit.close()
                 self.sending.release()
             return
         try:
             self.events.put_nowait(event)
         except queue.Full:
             self.close(OVERLOADED)
+
+    def _send_now(self, event):
+        """Render and write `event` here, for at most SEND_NOW_LIMIT seconds."""
+        limit = gevent.Timeout(SEND_NOW_LIMIT)
+        limit.start()
+        try:
+            self._send_rendered(self._render_events, (event,))
+        except gevent.Timeout as timeout:
+            if timeout is not limit:
+                raise
+            self.hang_up()  # part of the frame may have gone: only dropping the connection is safe
+        finally:
+            limit.close()
 
     def run(self, hello):
         """Send the browser what it lacks, then every change as it comes, until the socket closes."""
