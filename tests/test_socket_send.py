@@ -197,3 +197,27 @@ def test_a_browser_that_reads_nothing_does_not_hold_up_the_other_side(start_serv
     page.wait_for_seq(chat, 1001, timeout=30)
     assert len(said(server, chat)) == 1001
     deaf.close(timeout=0)
+
+
+def test_a_socket_message_in_parts_is_stored_whole_and_one_too_big_closes_only_that_socket(server, people):
+    """Frames read without wsproto (views.frames) and those left to it: a message a client sends in
+    parts, and one beyond the 64 KB a socket takes (1009, "too big")."""
+    ann, chatter, chat = active_chat(server, people)
+    page = chatter.connect()
+    page.wait_for_seq(chat, 1)
+    data = json.dumps(sent("Sent in three parts", "parts-key-1"))
+    thirds = [data[: len(data) // 3], data[len(data) // 3 : 2 * len(data) // 3], data[2 * len(data) // 3 :]]
+    page.ws.send_frame(websocket.ABNF.create_frame(thirds[0], websocket.ABNF.OPCODE_TEXT, fin=0))
+    page.ws.send_frame(websocket.ABNF.create_frame(thirds[1], websocket.ABNF.OPCODE_CONT, fin=0))
+    page.ws.send_frame(websocket.ABNF.create_frame(thirds[2], websocket.ABNF.OPCODE_CONT, fin=1))
+    page.send(sent("And one whole", "parts-key-2"))
+    page.wait_for_seq(chat, 3)
+    assert said(server, chat)[1:] == ["Sent in three parts", "And one whole"]
+
+    # just over: read whole before the close, so the close frame is not lost to a reset connection
+    page.send(sent("x" * 66_000, "too-big-key"))
+    page.wait_closed()
+    assert page.close_code == 1009
+    assert len(stored(server, chat)) == 3
+    # and the server let go of it: with no page left, the chatter counts as away
+    wait_for(lambda: rows(server, "SELECT chatter_away_since FROM chat WHERE id = ?", chat)[0][0] is not None)

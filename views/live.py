@@ -27,6 +27,7 @@ from wsproto.events import Ping
 from data import retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
+from views.frames import Frames
 
 bp = Blueprint("live", __name__)
 sock = Sock()
@@ -307,6 +308,8 @@ class Viewer:
         shut, a network lost): its connection is dropped, so a chat learns that its chatter left. A
         socket busy writing, or whose buffer is full, gets no ping this turn, and must answer the
         last one by the next all the same."""
+        if self.closed or not self.ws.connected:  # closing: a ping may no longer be sent
+            return
         if not self.ws.pong_received:
             self.hang_up()
             return
@@ -394,8 +397,21 @@ class Doorbell(threading.Event):
 
 def reader_thread(target):
     """simple-websocket's reader of one socket, in the context of the request that opened it: it
-    handles the page's notices (Doorbell)."""
-    return threading.Thread(target=copy_current_request_context(target), daemon=True)
+    handles the page's notices (Doorbell). Made once the handshake is done: from here on the
+    socket's frames go through Frames."""
+    server = target.__self__
+    server.ws = Frames(server.ws)
+
+    def read():
+        try:
+            target()
+        finally:
+            # however reading ended (a message too big, a protocol error: simple-websocket rings
+            # while still connected), serve_socket must hear of it, or the socket is never let go
+            server.connected = False
+            server.event.set()
+
+    return threading.Thread(target=copy_current_request_context(read), daemon=True)
 
 
 SOCKET_OPTIONS = {
