@@ -121,25 +121,20 @@ class Agent(BaseModel):
         return f"{self.id}.{self.session_version}"
 
     @classmethod
-    def for_session(cls, session_id, load=None):
+    def for_session(cls, session_id):
         """The enabled agent whose session id (get_id) this is, or None once it was ended."""
-        agent_id, _, version = session_id.partition(".")
         try:
-            agent = (load or cls.get_by_id)(int(agent_id))  # on every request: compiled once
+            agent_id, version = cls.session_parts(session_id)
+            agent = cls.get_by_id(agent_id)  # on every request: compiled once
         except (cls.DoesNotExist, ValueError):
             return None
-        return agent if agent and agent.enabled and version == str(agent.session_version) else None
+        return agent if agent and agent.enabled and version == agent.session_version else None
 
-    @classmethod
-    def sender_for_session(cls, session_id):
-        """for_session, reading only what a message needs of its sender (id and name): a console's
-        socket asks on every message, and a whole agent costs several times as much to load."""
-
-        def load(agent_id):
-            row = db.execute_sql(SENDER, (agent_id,)).fetchone()
-            return row and cls(id=row[0], name=row[1], enabled=row[2], session_version=row[3])
-
-        return cls.for_session(session_id, load)
+    @staticmethod
+    def session_parts(session_id):
+        """The agent's id and the session's version in a session id (get_id); ValueError if not one."""
+        agent_id, _, version = session_id.partition(".")
+        return int(agent_id), int(version)
 
     def end_sessions(self):
         """Make every session cookie issued to this agent so far worthless."""
@@ -162,7 +157,6 @@ class Agent(BaseModel):
 
 
 # a plain statement: even compiled once, a peewee select costs ten times what SQLite spends on it
-SENDER = 'SELECT "id", "name", "enabled", "session_version" FROM "agent" WHERE "id" = ?'
 
 
 class AgentProfile(BaseModel):

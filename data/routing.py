@@ -44,6 +44,10 @@ class NoSuchChat(RoutingError):
     """A message for a chat that is not (or no longer) there."""
 
 
+class SignedOut(RoutingError):
+    """A message from a console whose session ended (signed out elsewhere, the account disabled)."""
+
+
 @dataclass
 class Changes:
     chats: set = field(default_factory=set)  # chats whose state changed
@@ -105,6 +109,22 @@ def post_by_agent(chat, agent, text, private=False, files=(), key=None):
     return changes
 
 
+def post_in_session(chat_id, session_id, text, private=False, key=None):
+    """post_by_agent for a console's socket: as the agent whose session id (Agent.get_id) the socket
+    opened with, and only while that session lasts. The insert checks that too and reads the
+    sender's name, so a socket loads nothing for each message."""
+    agent_id, version = Agent.session_parts(session_id)
+    changes = Changes()
+    message = _message(chat_id, "agent", text, Agent(id=agent_id), private, (), key)
+    if _store(message, (), changes, INSERT_IN_SESSION, (chat_id, agent_id, agent_id, version)) is not None:
+        changes.fresh[chat_id] = (message,)
+    elif Agent.for_session(session_id) is None:
+        raise SignedOut("You are signed out. Sign in again to send.")
+    else:
+        _not_stored(chat_id, message.agent, key)
+    return changes
+
+
 def _message(chat, sender, text, agent, private, files, key):
     fields = dict(agent=agent, private=private, file_count=len(files), client_key=key)
     return Message(chat=chat, created_at=now(), sender=sender, text=text, kind="text", **fields)
@@ -118,7 +138,9 @@ def _store(message, files, changes, insert, condition):
         stored = db.execute_sql(insert, (*_insert_params(message), *condition)).fetchone()
         if stored is None:
             return None
-        message.id, message.seq = stored
+        message.id, message.seq, *sender = stored
+        if sender:  # the insert read the sender's name (INSERT_IN_SESSION)
+            message.agent.name = sender[0]
         for f in files:
             Attachment.create(chat=message.chat_id, message=message, private=message.private, **f)
     if changes is not None:
@@ -149,16 +171,21 @@ _INSERT = (
     'INSERT INTO "message" ("chat_id", "seq", "created_at", "sender", "agent_id", "text", "private",'
     ' "kind", "file_count", "client_key") SELECT ?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
     ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?, ? WHERE {condition}'
-    ' ON CONFLICT ("chat_id", "client_key") WHERE "client_key" IS NOT NULL DO NOTHING RETURNING "id", "seq"'
+    ' ON CONFLICT ("chat_id", "client_key") WHERE "client_key" IS NOT NULL DO NOTHING RETURNING "id", "seq"{more}'
 )
 _OPEN = 'EXISTS (SELECT 1 FROM "chat" WHERE "id" = ? AND "state" != \'ended\')'
 _IN = (
     'EXISTS (SELECT 1 FROM "participant" AS p JOIN "chat" AS c ON c."id" = p."chat_id" WHERE'
     ' p."chat_id" = ? AND p."agent_id" = ? AND p."left_at" IS NULL AND c."state" != \'ended\')'
 )
-INSERT_MESSAGE = _INSERT.format(condition="1")
-INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN)  # the chatter's: not after the chat ended
-INSERT_WHILE_IN = _INSERT.format(condition=_IN)  # an agent's: only while in the chat, and it is open
+_SESSION = 'EXISTS (SELECT 1 FROM "agent" WHERE "id" = ? AND "enabled" AND "session_version" = ?)'
+INSERT_MESSAGE = _INSERT.format(condition="1", more="")
+INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN, more="")  # the chatter's: not after the chat ended
+INSERT_WHILE_IN = _INSERT.format(condition=_IN, more="")  # an agent's: only while in the chat, and it is open
+# an agent's from a console's socket: also only while its session lasts, and returning the sender's name
+INSERT_IN_SESSION = _INSERT.format(
+    condition=f"{_IN} AND {_SESSION}", more=', (SELECT "name" FROM "agent" WHERE "id" = "message"."agent_id")'
+)
 
 
 def _insert_params(m):

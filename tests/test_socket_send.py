@@ -3,6 +3,8 @@ with the reason and the key (so the page gives the text back), never from a sess
 
 import json
 import re
+import sqlite3
+from contextlib import closing
 
 import websocket
 from clients import rows
@@ -176,6 +178,28 @@ def test_a_console_whose_session_ended_cannot_send(server, people):
     console.send(sent("Still here?", "ended-session-1", chat=chat))
     refusal(console, "ended-session-1", "You are signed out.", f"alert-{chat}")
     assert "Still here?" not in said(server, chat)
+
+
+def test_a_console_message_carries_the_agent_s_name_now_and_not_once_disabled(server, people):
+    """The insert itself checks the console's session and reads the sender's name (no agent is
+    loaded per message): a renamed agent's next message shows the new name; a disabled one's none."""
+    ann, chatter, chat = active_chat(server, people)
+    console, page = ann.connect(), chatter.connect()
+    page.wait_for_seq(chat, 1)
+    change(server, "UPDATE agent SET name = 'Ann <b>Renamed</b>' WHERE username = 'ann'")
+    console.send(sent("New name", "renamed-key-1", chat=chat))
+    page.wait_for_seq(chat, 2)
+    assert '<span class="who">Ann &lt;b&gt;Renamed&lt;/b&gt;</span>' in page.text()
+
+    change(server, "UPDATE agent SET enabled = 0 WHERE username = 'ann'")
+    console.send(sent("Disabled now", "disabled-key-1", chat=chat))
+    refusal(console, "disabled-key-1", "You are signed out.", f"alert-{chat}")
+    assert "Disabled now" not in said(server, chat)
+
+
+def change(server, sql):
+    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db, db:
+        db.execute(sql)
 
 
 def test_a_browser_that_reads_nothing_does_not_hold_up_the_other_side(start_server, people):

@@ -175,14 +175,11 @@ def socket_send(session_id, sent):
     chat_id = sent.get("chat") if isinstance(sent, dict) else None
     if type(chat_id) is not int:
         return _refused("status-error", UNREADABLE, None)
-    agent = Agent.sender_for_session(session_id)
-    if agent is None:
-        return _refused(f"alert-{chat_id}", "You are signed out. Sign in again to send.", sent.get("key"))
     private = sent.get("private") is True
     return socket_message(
         sent,
         f"alert-{chat_id}",
-        lambda text, key: routing.post_by_agent(chat_id, agent, text, private=private, key=key),
+        lambda text, key: routing.post_in_session(chat_id, session_id, text, private=private, key=key),
     )
 
 
