@@ -2,7 +2,6 @@
 
 import json
 import re
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -141,22 +140,24 @@ def test_hello_with_seq_zero_gets_the_whole_log(server, people):
     assert console.seqs(chat) == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_frame_larger_than_the_socket_takes_at_once_is_written_whole():
+def test_a_frame_larger_than_the_socket_takes_at_once_is_written_whole_or_gives_up_in_time():
     frame = bytes(range(256)) * 12_000  # 3 MB: far more than a socket's buffer
-    ours, browser = socket.socketpair()
-    ours.settimeout(10)  # as under gevent: send() writes what fits and says how much
-    browser.settimeout(10)
-    received = bytearray()
+    ours, browser = gevent.socket.socketpair()  # the server's sockets are gevent's
+    with ours, browser:
+        received = bytearray()
 
-    def read():
-        while len(received) < len(frame) and (chunk := browser.recv(65536)):
-            received.extend(chunk)
+        def read():
+            while len(received) < len(frame) and (chunk := browser.recv(65536)):
+                received.extend(chunk)
 
-    with ours, browser, ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(read)
-        assert LockedSocket(ours).send(frame) == len(frame)
-        reading.result(timeout=10)
-    assert received == frame
+        reading = gevent.spawn(read)
+        with gevent.Timeout(10):
+            assert LockedSocket(ours).send(frame, within=5) == len(frame)
+            reading.join()
+        assert received == frame
+        # a browser that reads nothing: the write gives up once its time is up
+        with gevent.Timeout(10), pytest.raises(TimeoutError):
+            LockedSocket(ours).send(frame, within=0.2)
 
 
 def test_a_ping_never_waits_on_a_socket_that_is_busy_or_full():

@@ -27,7 +27,7 @@ from wsproto.events import Ping
 from data import retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
-from views.frames import Frames
+from views.frames import Frames, text_frame
 
 bp = Blueprint("live", __name__)
 sock = Sock()
@@ -179,11 +179,22 @@ class LockedSocket:
         self._raw = raw
         self._lock = threading.Lock()
 
-    def send(self, data):
-        with self._lock:
-            sent = self._raw.send(data)  # one system call, when the socket's buffer takes it whole
+    def send(self, data, within=None):
+        """Write all of `data`, after any other writer. `within`: the seconds it may wait on a browser
+        that reads nothing (then TimeoutError, and part of it may have gone), None for as long as it
+        takes. No timer unless it must wait: the socket's buffer nearly always takes it at once."""
+        if not self._lock.acquire(timeout=-1 if within is None else within):
+            raise TimeoutError
+        try:
+            try:
+                sent = self._raw.send(data, 0, timeout=0.0)  # gevent's socket: raise rather than wait
+            except BlockingIOError:
+                sent = 0
             if sent < len(data):
-                self._raw.sendall(memoryview(data)[sent:])
+                with gevent.Timeout(within, TimeoutError):  # Timeout(None) never fires
+                    self._raw.sendall(memoryview(data)[sent:])
+        finally:
+            self._lock.release()
         return len(data)
 
     def send_if_free(self, data):
@@ -251,17 +262,8 @@ class Viewer:
             self.close(OVERLOADED)
 
     def _send_now(self, event):
-        """Render and write `event` here, for at most SEND_NOW_LIMIT seconds."""
-        limit = gevent.Timeout(SEND_NOW_LIMIT)
-        limit.start()
-        try:
-            self._send_rendered(self._render_events, (event,))
-        except gevent.Timeout as timeout:
-            if timeout is not limit:
-                raise
-            self.hang_up()  # part of the frame may have gone: only dropping the connection is safe
-        finally:
-            limit.close()
+        """Render and write `event` here, waiting at most SEND_NOW_LIMIT seconds on the browser."""
+        self._send_rendered(self._render_events, (event,), within=SEND_NOW_LIMIT)
 
     def run(self, hello):
         """Send the browser what it lacks, then every change as it comes, until the socket closes."""
@@ -277,11 +279,11 @@ class Viewer:
             with self.sending:
                 self._send_rendered(self._render_events, dict.fromkeys(batch))
 
-    def _send_rendered(self, produce, *args):
+    def _send_rendered(self, produce, *args, within=None):
         try:
             with connection():
                 html = produce(*args)
-            self._send(html)
+            self._send(html, within)
         except Exception:  # noqa: BLE001 - the browser reconnects and resyncs from the database
             current_app.logger.exception("socket sender failed")
             self.close(1011)
@@ -296,10 +298,13 @@ class Viewer:
             return event[1]
         return self.view.render(event)
 
-    def _send(self, html):
-        if html and not self.closed:
+    def _send(self, html, within=None):
+        """Write `html` as one text frame (views.frames: simple-websocket's send adds only layers)."""
+        if html and not self.closed and self.ws.connected:
             try:
-                self.ws.send(html)
+                self.ws.sock.send(text_frame(html), within)
+            except TimeoutError:
+                self.hang_up()  # part of the frame may have gone: only dropping the connection is safe
             except Exception:  # noqa: BLE001 - any failure means this socket is gone
                 self.close()
 
