@@ -2,7 +2,7 @@
 
 import functools
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 from peewee import DatabaseProxy, Model, ModelSelect
 from playhouse.migrate import SqliteMigrator, migrate
@@ -73,16 +73,19 @@ def within_write():
     return nullcontext() if db.in_transaction() else write()
 
 
-@contextmanager
-def connection():
-    """Give the pool back, after a block of work, the connection the block's first query borrowed
-    (peewee connects on first use), unless this greenlet held one before. A block that asks the
-    database nothing, such as a socket sending a message it was handed, costs nothing."""
-    held = not db.is_closed()
-    try:
-        yield
-    finally:
-        if not held and not db.is_closed():
+class connection:  # a class, not @contextmanager: ~1 us less, and a message passes four of them
+    """`with connection():` gives the pool back, after a block of work, the connection the block's
+    first query borrowed (peewee connects on first use), unless this greenlet held one before. A
+    block that asks the database nothing, such as a socket sending a message it was handed, costs
+    nothing."""
+
+    __slots__ = ("held",)
+
+    def __enter__(self):
+        self.held = not db.is_closed()
+
+    def __exit__(self, *error):
+        if not self.held and not db.is_closed():
             db.close()
 
 

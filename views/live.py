@@ -439,10 +439,10 @@ def _answering(ws, viewer, on_notice):
             return ws.connected and not viewer.closed
         busy = True
         try:
-            # simple-websocket's input_buffer holds what its reader read: taken with receive(), and
-            # only when there (receive(timeout=0) would yield, and a notice read meanwhile be missed)
+            # simple-websocket's input_buffer holds what its reader read, in order: taken only when
+            # there (receive(timeout=0) would yield, and a notice read meanwhile be missed)
             while ws.input_buffer and ws.connected and not viewer.closed:
-                _answer(viewer, _parse_notice(ws.receive()), on_notice)
+                _answer(viewer, _parse_notice(ws.input_buffer.pop(0)), on_notice)
             return ws.connected and not viewer.closed
         except Exception:  # noqa: BLE001 - never into simple-websocket's reader; the page reconnects
             current_app.logger.exception("socket notice failed")
