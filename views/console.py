@@ -311,6 +311,11 @@ def typing_html(chat_id, who, private=False):
 class ConsoleView:
     """What one console's socket sends: tabs that appear and go, messages, status changes."""
 
+    # set by the socket (views.live.Viewer): follow(chat_id, True) as a chat's tab appears, before
+    # anything of the chat is read, and follow(chat_id, False) as it goes; from then on the socket
+    # hears what only a console showing the chat renders (its messages, typing)
+    follow = staticmethod(lambda chat_id, shown: None)
+
     def __init__(self, agent_id):
         self.agent_id = agent_id
         self.shown = {}  # chat id -> {"seq": last message sent, "mode": controls shown}
@@ -323,6 +328,7 @@ class ConsoleView:
         parts += [remove(f"tab-{cid}", f"panel-{cid}") for cid in seqs if cid not in current]
         for chat_id, (chat, mode, offer) in current.items():
             if chat_id in seqs:
+                self.follow(chat_id, True)
                 self.shown[chat_id] = {"seq": seqs[chat_id], "mode": modes.get(chat_id)}
                 parts.append(self._update(agent, chat, mode, offer))
             else:
@@ -343,6 +349,7 @@ class ConsoleView:
         if mode is None:
             if self.shown.pop(chat_id, None) is None:
                 return ""
+            self.follow(chat_id, False)
             return remove(f"tab-{chat_id}", f"panel-{chat_id}")
         agent = Agent.get_by_id(self.agent_id)
         chat = Chat.get_by_id(chat_id)
@@ -351,6 +358,7 @@ class ConsoleView:
         return self._update(agent, chat, mode, offer)
 
     def _add(self, agent, chat, mode, offer):
+        self.follow(chat.id, True)
         context = _chat_context(agent, chat, mode, offer)
         context["messages"] = list(context["messages"])
         last = context["messages"][-1].seq if context["messages"] else 0

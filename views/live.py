@@ -72,10 +72,10 @@ class Hub:
 
     def ping(self, turn, turns):
         """Ping the sockets whose turn it is: each one in `turns` calls."""
-        with self._lock:
-            due = [
+        with self._lock:  # a set: a console listens on several channels, and a second ping would drop it
+            due = {
                 v for viewers in self._channels.values() for v in viewers if v.slot % turns == turn % turns
-            ]
+            }
         for viewer in due:
             viewer.ping()
 
@@ -161,8 +161,16 @@ def _goto_html(path):
     return f'<div hx-swap-oob="beforeend:body"><div hidden data-goto="{escape(path)}"></div></div>'
 
 
+# what only a console that shows the chat renders goes to the consoles that show it ("shown:12",
+# ConsoleView.follow), with no need to ask the database which agents those are
+SHOWN_ONLY = ("log", "update")
+
+
 def _publish_chat(chat_id, event, agents_first=False):
-    channels = [f"agent:{agent_id}" for agent_id in routing.related_agents(chat_id)]
+    if event[0] in SHOWN_ONLY:
+        channels = [f"shown:{chat_id}"]
+    else:
+        channels = [f"agent:{agent_id}" for agent_id in routing.related_agents(chat_id)]
     channels.insert(len(channels) if agents_first else 0, f"chat:{chat_id}")
     for channel in channels:
         hub.publish(channel, event)
@@ -237,6 +245,19 @@ class Viewer:
         self.slot = next(Viewer.slots)
         self.sending = threading.Lock()  # held while a sender renders and writes: one at a time
         self.synced = False  # the browser got what it lacked at connect time (run's first send)
+        self.following = set()  # the "shown:" channels of the chats a console shows
+        if hasattr(view, "follow"):
+            view.follow = self.follow
+
+    def follow(self, chat_id, shown):
+        """Hear, or stop hearing, what happens in a chat the console shows (ConsoleView.follow)."""
+        channel = f"shown:{chat_id}"
+        if shown:
+            hub.subscribe(channel, self)
+            self.following.add(channel)
+        elif channel in self.following:
+            hub.unsubscribe(channel, self)
+            self.following.discard(channel)
 
     def deliver(self, event):
         """Hand `event` to this socket's sender, or send it at once when the event is a new message
@@ -382,6 +403,8 @@ def serve_socket(ws, channel, view, on_close=None, on_notice=None):
             ws.event.clear()
     finally:
         left = hub.unsubscribe(channel, viewer)
+        for shown in viewer.following:
+            hub.unsubscribe(shown, viewer)
         viewer.stop()
         if on_close is not None:
             on_close(left)
@@ -599,5 +622,4 @@ def publish_typing(chat_id, who, private):
     event = ("typing", chat_id, who, private)
     if not private and who != "chatter":
         hub.publish(f"chat:{chat_id}", event)
-    for agent_id in routing.related_agents(chat_id):
-        hub.publish(f"agent:{agent_id}", event)
+    hub.publish(f"shown:{chat_id}", event)
