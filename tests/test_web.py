@@ -1,11 +1,15 @@
 """HTTP behaviour of a real server: sign-in, CSRF, cookies, who sees which chat, escaping, errors."""
 
 import re
+from datetime import datetime
 
 import pytest
 import requests
 from clients import csrf_from, rows
 from conftest import wait_for
+
+from data.models import Agent, Chat, Message
+from views.messages import message_html
 
 NAUGHTY_NAME = "<script>alert(1)</script>"
 NAUGHTY_TEXT = "<img src=x onerror=alert(1)>"
@@ -478,3 +482,10 @@ def test_login_page_gives_a_csrf_token(server, people):
     response = browser.get("/login")
     assert response.status_code == 200
     assert csrf_from(response.text) == browser.token
+
+
+def test_a_message_shows_the_hour_and_minute_it_was_sent():
+    sent_at = datetime(2026, 12, 2, 9, 5, 7)
+    m = Message(chat=Chat(id=3), seq=4, created_at=sent_at, sender="agent", agent=Agent(id=1, name="Ann"))
+    m.text, m.kind = "Hi", "text"
+    assert '<time datetime="2026-12-02T09:05:07Z">09:05</time>' in message_html(m, "chatter")

@@ -186,6 +186,7 @@ class LockedSocket:
     def __init__(self, raw):
         self._raw = raw
         self._lock = threading.Lock()
+        self.recv = raw.recv  # read for every frame: not through __getattr__ each time
 
     def send(self, data, within=None):
         """Write all of `data`, after any other writer. `within`: the seconds it may wait on a browser
@@ -284,7 +285,7 @@ class Viewer:
 
     def _send_now(self, event):
         """Render and write `event` here, waiting at most SEND_NOW_LIMIT seconds on the browser."""
-        self._send_rendered(self._render_events, (event,), within=SEND_NOW_LIMIT)
+        self._send_rendered(self.view.render, event, within=SEND_NOW_LIMIT)
 
     def run(self, hello):
         """Send the browser what it lacks, then every change as it comes, until the socket closes."""
