@@ -127,7 +127,10 @@ def post_in_session(chat_id, session_id, text, private=False, key=None):
 
 def _message(chat, sender, text, agent, private, files, key):
     fields = dict(agent=agent, private=private, file_count=len(files), client_key=key)
-    return Message(chat=chat, created_at=now(), sender=sender, text=text, kind="text", **fields)
+    # every field with a default is given: no defaults to work out (as peewee makes the rows it reads)
+    return Message(
+        __no_default__=True, chat=chat, created_at=now(), sender=sender, text=text, kind="text", **fields
+    )
 
 
 def _store(message, files, changes, insert, condition):

@@ -17,10 +17,15 @@ LONGEST = 0xFFFF  # longer payloads (a 64-bit length) go to wsproto, which reads
 
 
 class Frames:
-    """A stand-in for simple-websocket's wsproto connection (`ws.ws`), once the handshake is done."""
+    """A stand-in for simple-websocket's wsproto connection (`ws.ws`), once the handshake is done.
 
-    def __init__(self, connection):
+    A whole text message read here goes straight to `on_text(text)`, in order; only what else is
+    read comes out of `events()` (simple-websocket's loop over events costs more than reading).
+    """
+
+    def __init__(self, connection, on_text):
         self._connection = connection
+        self._on_text = on_text
         self._unread = bytearray()
         self._handed_over = False
 
@@ -35,7 +40,8 @@ class Frames:
             self._unread += data
 
     def events(self):
-        """The whole frames read so far (a list: reading them all first keeps `_unread` right)."""
+        """The frames read so far, but for the text messages read here (a list: all are read first,
+        which keeps `_unread` right)."""
         read = [] if self._handed_over else self._read()
         if self._handed_over:
             read.extend(self._connection.events())
@@ -57,15 +63,18 @@ class Frames:
                 self._connection.receive_data(bytes(unread[start:]))
                 start = len(unread)
                 break
-            start, event = frame
-            read.append(event)
+            start, got = frame
+            if type(got) is str:
+                self._on_text(got)
+            else:
+                read.append(got)
         del unread[:start]
         return read
 
 
 def _frame_at(data, start):
-    """The frame at `start`: (where the next begins, its event), None if not all read, False if it
-    is not a whole masked text message or pong of at most LONGEST bytes in valid UTF-8."""
+    """The frame at `start`: (where the next begins, its text or Pong), None if not all read, False if
+    it is not a whole masked text message or pong of at most LONGEST bytes in valid UTF-8."""
     if len(data) - start < 2:
         return None
     kind, length = data[start], data[start + 1]
@@ -87,7 +96,7 @@ def _frame_at(data, start):
     if kind == PONG:
         return end, Pong(payload=payload)
     try:
-        return end, TextMessage(data=payload.decode())
+        return end, payload.decode()
     except UnicodeDecodeError:
         return False
 

@@ -429,7 +429,12 @@ def reader_thread(target):
     handles the page's notices (Doorbell). Made once the handshake is done: from here on the
     socket's frames go through Frames."""
     server = target.__self__
-    server.ws = Frames(server.ws)
+
+    def on_text(text):  # what simple-websocket's reader does with a message: buffer it, then ring
+        server.input_buffer.append(text)
+        server.event.set()
+
+    server.ws = Frames(server.ws, on_text)
 
     def read():
         try:
