@@ -156,9 +156,6 @@ class Agent(BaseModel):
         )
 
 
-# a plain statement: even compiled once, a peewee select costs ten times what SQLite spends on it
-
-
 class AgentProfile(BaseModel):
     agent = ForeignKey(Agent, backref="profile_links", on_delete="CASCADE")
     profile = ForeignKey(Profile, backref="agent_links", on_delete="CASCADE")

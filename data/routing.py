@@ -680,7 +680,8 @@ def _profile_queue_pairs():
 
 
 def related_agents(chat_id):
-    """Agents whose console shows, or showed, the chat: they hear of every change to it."""
+    """Agents whose console shows, or showed, the chat: they hear of every change to the chat itself
+    (its messages go to the consoles that show it, views.live)."""
     return {agent_id for (agent_id,) in db.execute_sql(RELATED_AGENTS, (chat_id, chat_id))}
 
 

@@ -6,6 +6,8 @@ event is small enough to cross a Redis pub/sub channel unchanged when Parley out
 A "log" event may also carry the messages just stored (routing's Changes.fresh): a sender whose
 browser holds everything before them renders them without reading them back; one that does not
 (or an event from another process, without them) reads the database as ever.
+Channels: "chat:12" (the chatter's pages), "agent:3" (an agent's consoles), "shown:12" (the consoles
+showing chat 12: its messages and typing go there), "supervisors".
 """
 
 import itertools
@@ -41,7 +43,7 @@ SEND_QUEUE = 1000
 
 
 class Hub:
-    """Channels ("agent:3", "chat:12") to the sockets listening on them."""
+    """Channels ("agent:3", "chat:12", "shown:12") to the sockets listening on them."""
 
     def __init__(self):
         self._lock = threading.Lock()
