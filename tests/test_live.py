@@ -2,6 +2,7 @@
 
 import json
 import re
+import select
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -286,6 +287,34 @@ def test_a_page_that_never_answers_the_close_does_not_hold_the_stop(server, peop
     took = time.monotonic() - started
     silent.close(timeout=0)
     assert server.process.returncode == 0
+    assert took < GRACEFUL_TIMEOUT, f"the stop waited {took:.1f}s for a socket"
+
+
+def test_a_page_whose_buffers_are_full_does_not_hold_the_stop(start_server, people):
+    """A page that reads nothing while its socket's writer is stuck in the middle of a frame too big
+    for the buffers: on SIGTERM its close frame cannot be written, and must not hold the others'."""
+    server = start_server(env={"PARLEY_PING_INTERVAL": "600"})
+    ann, chatter, chat = active_chat(server, people)
+    page = chatter.connect()
+    long = "All of this, again and again. " * 160  # ~5 KB: 1,000 of them overflow any socket buffer
+    for i in range(1000):
+        page.send({"send": {"text": f"{i} {long}", "key": f"full-key-{i:04}"}})
+    page.wait_for_seq(chat, 1001, timeout=30)
+    path = f"/chat/{chatter.slug}/ws"
+    deaf = websocket.create_connection(
+        "ws" + server.url[len("http") :] + path, cookie=chatter.cookie_header(path), origin=server.url
+    )
+    deaf.send(json.dumps({"seqs": {str(chat): 0}, "modes": {}}))  # the whole log, ~5 MB in one frame
+    wait_for(lambda: select.select([deaf.sock], [], [], 0)[0], message="the log to start arriving")
+    console = ann.connect(seqs={chat: 1001}, modes={chat: "active"})
+    console.wait_for_text('id="status"')  # synced
+
+    started = time.monotonic()
+    server.stop()
+    took = time.monotonic() - started
+    deaf.close(timeout=0)
+    assert console.wait_closed(timeout=1) == 1012
+    assert page.wait_closed(timeout=1) == 1012
     assert took < GRACEFUL_TIMEOUT, f"the stop waited {took:.1f}s for a socket"
 
 

@@ -24,7 +24,8 @@ from flask import Blueprint, abort, copy_current_request_context, current_app, h
 from flask_login import current_user
 from flask_sock import Sock
 from markupsafe import escape
-from wsproto.events import Ping
+from wsproto.events import CloseConnection, Ping
+from wsproto.utilities import LocalProtocolError
 
 from data import retention, routing, search_index
 from data.db import connection, db, prepared
@@ -360,13 +361,20 @@ class Viewer:
             pass
 
     def close(self, code=1000):
+        """Close the socket with `code`. Like a ping, the close frame is written now or never: a
+        browser that reads nothing (or a writer stuck on it) would hold the closer for ever, and on
+        SIGTERM every socket after it; such a connection is dropped instead, and a page that is still
+        there reconnects as it would after the close."""
         if self.closed:
             return
         self.stop()
         try:
-            self.ws.close(reason=code)
-        except Exception:  # noqa: BLE001 - already closed
-            pass
+            frame = self.ws.ws.send(CloseConnection(code))
+        except LocalProtocolError:  # closing already
+            frame = b""
+        self.ws.connected = False
+        if not (frame and self.ws.sock.send_if_free(frame)):
+            self.ws.sock.hang_up()
         self.ws.event.set()  # wakes serve_socket's receive(), which waits without a timeout
 
 
