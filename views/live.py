@@ -75,18 +75,19 @@ class Hub:
 
     def ping(self, turn, turns):
         """Ping the sockets whose turn it is: each one in `turns` calls."""
-        with self._lock:  # a set: a console listens on several channels, and a second ping would drop it
-            due = {
-                v for viewers in self._channels.values() for v in viewers if v.slot % turns == turn % turns
-            }
-        for viewer in due:
-            viewer.ping()
+        for viewer in self._everyone():
+            if viewer.slot % turns == turn % turns:
+                viewer.ping()
 
     def close_all(self, code):
-        with self._lock:
-            everyone = {v for viewers in self._channels.values() for v in viewers}
-        for viewer in everyone:
+        for viewer in self._everyone():
             viewer.close(code)
+
+    def _everyone(self):
+        """Every socket once, though a console listens on several channels (a second ping in one
+        turn would drop it)."""
+        with self._lock:
+            return {v for viewers in self._channels.values() for v in viewers}
 
 
 hub = Hub()
