@@ -114,11 +114,12 @@ def create_app(background=False, **overrides):
     _init_mail(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live, messages, transcripts, widget
+    from views import actions, auth, chat, console, files, left_messages, live, messages, transcripts, widget
 
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
+    app.add_template_global(console.messages_link_html)  # the top bars' link to the messages left
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
-    for module in (auth, console, actions, chat, files, live, transcripts, widget):
+    for module in (auth, console, actions, chat, files, live, transcripts, widget, left_messages):
         app.register_blueprint(module.bp)
     from views import admin, logs  # the supervisors' pages
 
@@ -130,6 +131,7 @@ def create_app(background=False, **overrides):
         live.start_ticker(app)
         live.start_pinger(app, app.config["PING_INTERVAL"])
         transcripts.start_sender(app)
+        left_messages.start_wait_watch(app)
     return app
 
 
@@ -332,18 +334,21 @@ def _export_chatter(email):
         found = export_chatter(email)
     json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
-    if not found["chats"]:
-        print(f"parley export-chatter: no chats of {email}", file=sys.stderr)
+    if not found["chats"] and not found["messages_left"]:
+        print(f"parley export-chatter: no chats or messages left of {email}", file=sys.stderr)
     return 0
 
 
 def _delete_chatter(email):
+    from data.left_messages import delete_left_by
     from data.retention import delete_chatter
 
     open_database(settings_from_env()["DATA"])
     with connection():
         deleted, still_open = delete_chatter(email)
+        left = delete_left_by(email)
     print(f"Deleted {deleted} chat{'s' * (deleted != 1)} of {email}.")
+    print(f"Deleted {left} message{'s' * (left != 1)} they left.")
     if still_open:
         print(
             f"{still_open} chat{'s are' if still_open != 1 else ' is'} still open and kept: "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from data import routing
+from data import queue_settings, routing
 from data.actions import check_options
 from data.db import write
 from data.models import (
@@ -77,9 +77,16 @@ def _link(table, owner_field, owner, target_field, targets):
 # --- queues ---------------------------------------------------------------------------------
 
 
-def save_queue(queue, name, enabled=True):
-    """Create (queue None) or change a queue; its web address follows its name."""
+def save_queue(queue, name, enabled=True, settings_form=None):
+    """Create (queue None) or change a queue; its web address follows its name.
+
+    `settings_form`: the form's fields of its hours, address and longest wait (data/queue_settings.py);
+    None leaves them as they are.
+    """
     errors = {}
+    settings = None
+    if settings_form is not None:
+        settings, errors = queue_settings.from_form(settings_form)
     name = _name(errors, "name", name, "queue")
     if "name" not in errors and UNSAFE_QUEUE_NAME.search(name):
         errors["name"] = "A queue name may not hold / ? # % or \\, since it becomes its web address."
@@ -96,6 +103,8 @@ def save_queue(queue, name, enabled=True):
             raise Invalid(errors)
         queue = queue or Queue()
         queue.name, queue.slug, queue.enabled = name, Queue.slug_for(name), bool(enabled)
+        if settings is not None:
+            queue_settings.apply(queue, settings)
         queue.save()
     changes = routing.Changes()
     changes.queues.add(queue.id)

@@ -21,6 +21,7 @@ PRAGMAS = {
 def open_database(folder):
     """Open (creating if needed) the SQLite database in `folder` and bind every model to it."""
     from data import files, search_index
+    from data.left_models import LEFT_MODELS
     from data.models import ALL_MODELS
 
     os.makedirs(folder, exist_ok=True)
@@ -35,8 +36,8 @@ def open_database(folder):
     )
     db.initialize(database)
     with database.connection_context():
-        database.create_tables(ALL_MODELS, safe=True)
-        _add_missing_columns(database, ALL_MODELS)
+        database.create_tables(ALL_MODELS + LEFT_MODELS, safe=True)
+        _add_missing_columns(database, ALL_MODELS + LEFT_MODELS)
         search_index.create(database)
         # made here, not in Meta.indexes: an older database gets the column just above
         database.execute_sql(

@@ -167,16 +167,22 @@ def due(at=None):
 
 
 def attempt(mail):
-    """Send one mail once and record the outcome: sent, retrying later, or failed for good."""
+    """Send one transcript mail once and record the outcome: sent, retrying later, or failed for good."""
+    send_and_record(mail, lambda: transcript_message(Chat.get_by_id(mail.chat_id), mail.to_address))
+
+
+def send_and_record(mail, build):
+    """Send the message `build()` makes once, and record on `mail`, a queued mail's row (TranscriptMail,
+    data/left_mail.py's LeftMail: state, attempts, ...), whether it was sent or when to retry."""
+    table = type(mail)
     try:
-        message = transcript_message(Chat.get_by_id(mail.chat_id), mail.to_address)
-        deliver(message, mail.id)
+        deliver(build(), mail.id)
     except Exception as e:  # noqa: BLE001 - any failure is recorded, retried or reported, never lost
         _failed(mail, e)
         return
     with write():
-        TranscriptMail.update(state="sent", attempts=mail.attempts + 1, sent_at=now(), last_error="").where(
-            TranscriptMail.id == mail.id
+        table.update(state="sent", attempts=mail.attempts + 1, sent_at=now(), last_error="").where(
+            table.id == mail.id
         ).execute()
 
 
@@ -187,7 +193,8 @@ def _failed(mail, error):
     reason = f"{type(error).__name__}: {error}"[:1000]
     if retry:
         log.warning(
-            "transcript mail %s to %s failed (try %d), retrying: %s",
+            "%s %s to %s failed (try %d), retrying: %s",
+            type(mail).__name__,
             mail.id,
             mail.to_address,
             attempts,
@@ -199,17 +206,17 @@ def _failed(mail, error):
         }
     else:
         log.error(
-            "transcript mail %s to %s failed for good after %d tries: %s",
+            "%s %s to %s failed for good after %d tries: %s",
+            type(mail).__name__,
             mail.id,
             mail.to_address,
             attempts,
             reason,
         )
         changes = {"state": "failed"}
+    table = type(mail)
     with write():
-        TranscriptMail.update(attempts=attempts, last_error=reason, **changes).where(
-            TranscriptMail.id == mail.id
-        ).execute()
+        table.update(attempts=attempts, last_error=reason, **changes).where(table.id == mail.id).execute()
 
 
 def _refused_for_good(error):

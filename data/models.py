@@ -71,6 +71,15 @@ class Queue(BaseModel):
     name = CharField(unique=True)
     slug = CharField(unique=True)
     enabled = BooleanField(default=True)
+    # when nobody can answer (issue 18; data/queue_settings.py reads and checks them): opening hours
+    # (an IANA zone, weekly ranges and closed dates as JSON; empty: always open), the team's address
+    # (messages left are forwarded there, replies say Reply-To it) and the longest wait in seconds
+    # before a waiting chatter is offered to leave a message
+    timezone = CharField(default="")
+    hours = TextField(default="")
+    closed_dates = TextField(default="")
+    email = CharField(default="")
+    longest_wait = IntegerField(null=True)
 
     @staticmethod
     def slug_for(name):
@@ -172,7 +181,7 @@ class Chat(BaseModel):
     # "waiting" (in the queue), "offered", "active" or "ended"
     state = CharField(default="waiting", index=True)
     created_at = DateTimeField(default=now, index=True)
-    accepted_at = DateTimeField(null=True)
+    accepted_at = DateTimeField(null=True)  # with queue: indexed for the wait estimate (data/availability.py)
     ended_at = DateTimeField(null=True)
     # set when the chatter's last socket closed; cleared when one connects again
     chatter_away_since = DateTimeField(null=True)
@@ -183,6 +192,9 @@ class Chat(BaseModel):
     email_verified = BooleanField(default=False)
     started_from = CharField(default="", max_length=2000)  # the page the chatter came from
     user_agent = CharField(default="", max_length=512)
+
+    class Meta:
+        indexes = ((("queue", "accepted_at"), False),)
 
     @property
     def display_name(self):

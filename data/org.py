@@ -4,6 +4,7 @@ import json
 import re
 import tomllib
 
+from data import queue_settings
 from data.actions import check_options
 from data.db import write
 from data.models import (
@@ -21,7 +22,16 @@ from data.routing import RoutingError
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {
-    "queue": {"name": str, "enabled": bool},
+    "queue": {
+        "name": str,
+        "enabled": bool,
+        # when nobody can answer (data/queue_settings.py)
+        "timezone": str,
+        "hours": dict,
+        "closed": list,
+        "email": str,
+        "longest_wait": int,
+    },
     "profile": {"name": str, "queues": list, "enabled": bool},
     "agent": {
         "username": str,
@@ -91,9 +101,36 @@ def _check(doc, text, name):
             raise OrgError(f"{name}, {_line_name(text, kind)}: '{kind}' must be written as [[{kind}]] tables")
         for i, item in enumerate(items):
             _check_entry(kind, item, _where(name, text, kind, i))
+            if kind == "queue":
+                item["settings"] = _queue_settings(item, text, name, i)
         entries[kind] = items
     _check_references(entries, text, name)
     return entries
+
+
+def _queue_settings(item, text, name, index):
+    """The queue's settings for when nobody can answer; OrgError naming the line of the bad one."""
+    try:
+        return queue_settings.from_org(item)
+    except queue_settings.HoursError as e:
+        line = _line_in_entry(text, index, e.day or e.field) or _line_in_entry(text, index, e.field)
+        where = f"{name}, line {line}, [[queue]] #{index + 1}" if line else _where(name, text, "queue", index)
+        raise OrgError(f"{where}: '{e.field}': {e}") from e
+
+
+def _line_in_entry(text, index, key):
+    """The line of the index-th [[queue]] (its [queue.hours] included) where `key` is set, or None."""
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines) if line.strip().startswith("[[queue]]")]
+    key = re.escape(key)
+    setting = re.compile(rf"^\s*(\[\s*queue\.{key}\s*\]|{key}\s*=|.*[{{,]\s*{key}\s*=)")
+    for n in range(headers[index] + 1 if index < len(headers) else len(lines), len(lines)):
+        header = lines[n].strip().startswith("[")
+        if header and not lines[n].strip().startswith("[queue."):
+            return None  # the next entry or section
+        if setting.match(lines[n]):
+            return n + 1
+    return None
 
 
 def _where(name, text, kind, index):
@@ -124,7 +161,8 @@ def _check_entry(kind, item, where):
         if expected is None:
             raise OrgError(f"{where}: unknown key '{key}'")
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise OrgError(f"{where}: '{key}' must be {expected.__name__.replace('str', 'a string')}")
+            what = {"str": "a string", "dict": "a table"}.get(expected.__name__, expected.__name__)
+            raise OrgError(f"{where}: '{key}' must be {what}")
         if expected is list and not all(isinstance(v, str) for v in value):
             raise OrgError(f"{where}: '{key}' must be a list of names")
         if expected is list and len(set(value)) < len(value):
@@ -193,6 +231,7 @@ def _apply(entries):
         queue = Queue.get_or_none(Queue.name == q["name"]) or Queue(name=q["name"])
         queue.slug = Queue.slug_for(q["name"])
         queue.enabled = q.get("enabled", queue.enabled)  # absent: as it is (new ones enabled)
+        queue_settings.apply(queue, q["settings"])  # absent: always open, no address, no longest wait
         queue.save()
     queues = {q.name: q for q in Queue.select()}
     for p in entries["profile"]:

@@ -6,6 +6,7 @@ the file keeps the password they have when it is loaded (a new agent needs one a
 
 import json
 
+from data import queue_settings
 from data.models import Agent, AgentProfile, OptionSet, Predefined, Profile, ProfileQueue, Queue
 
 HEADER = """\
@@ -19,7 +20,8 @@ def export_text(at):
     """The organisation as TOML: queues, profiles, agents, predefined messages and option sets."""
     out = [HEADER.format(at=at.strftime("%Y-%m-%d %H:%M"))]
     for queue in Queue.select().order_by(Queue.id):
-        out.append(_table("queue", [("name", queue.name), ("enabled", queue.enabled)]))
+        fields = [("name", queue.name), ("enabled", queue.enabled), *queue_settings.export_fields(queue)]
+        out.append(_table("queue", fields))
     for profile in Profile.select().order_by(Profile.id):
         names = [
             pq.queue.name
@@ -79,6 +81,8 @@ def _value(value):
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_string(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table of bare keys (a queue's hours: mon, tue, ...)
+        return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
     return _string(value)
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from peewee import fn
 
-from data import files, logs
+from data import files, left_messages, logs
 from data.db import write
 from data.models import (
     Attachment,
@@ -86,7 +86,11 @@ def expired_chats(at=None):
 
 
 def purge_expired(at=None):
-    """Delete every ended chat older than the retention period; return how many were deleted."""
+    """Delete every ended chat older than the retention period, and every message left that was
+    handled before it; return how many chats were deleted."""
+    days = retention_days()
+    if days is not None:
+        left_messages.purge_handled_before((at or now()) - timedelta(days=days))
     deleted = 0
     while True:
         with write():
@@ -119,11 +123,16 @@ def chats_of_chatter(email):
 
 def export_chatter(email):
     """Everything stored about the chatter with this e-mail, as plain data for JSON."""
-    return {"email": email.strip(), "chats": logs.records(chats_of_chatter(email))}
+    return {
+        "email": email.strip(),
+        "chats": logs.records(chats_of_chatter(email)),
+        "messages_left": [left_messages.record(m) for m in left_messages.left_by(email)],
+    }
 
 
 def delete_chatter(email):
-    """Delete the chatter's ended chats; return (deleted, still open) counts.
+    """Delete the chatter's ended chats; return (deleted, still open) counts. (Their messages left go
+    by data/left_messages.py delete_left_by.)
 
     A chat still open is kept (the chatter and an agent may be in it now): end it, then run again.
     """

@@ -1,6 +1,7 @@
 // Parley's chat widget for host sites:
 //   <script src="https://parley.example/widget.js" data-queue="support" data-identity="TOKEN" async></script>
-// A "Chat with us" button opens the queue's chat page in a panel (an iframe on Parley's origin).
+// A "Chat with us" button opens the queue's chat page in a panel (an iframe on Parley's origin); it
+// says "· leave a message" after its label (or data-offline-label) while nobody can take a chat there.
 // Styles are set through the DOM, never as markup, so a host page's strict CSP does not block them.
 (function () {
   "use strict";
@@ -31,6 +32,15 @@
   });
   button.type = "button";
   button.textContent = label;
+
+  // a queue that is closed, or that nobody can take a chat from now, offers to leave a message instead
+  var offlineLabel = script.getAttribute("data-offline-label") || label + " · leave a message";
+  if (window.fetch) {
+    fetch(origin + "/chat/" + encodeURIComponent(queue) + "/availability", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (state) { if (state && !state.takes_chats) button.textContent = offlineLabel; })
+      .catch(function () { /* unknown: the chat page itself says so */ });
+  }
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "parley-widget-panel");
 

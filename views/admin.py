@@ -3,7 +3,8 @@
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from data import admin, frame_origins, retention, routing
+from data import admin, frame_origins, queue_settings, retention, routing
+from data.hours import zone_names
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from views.console import _error
@@ -115,6 +116,7 @@ def _edit_page(kind, item, form, errors=None, status=200):
             errors=errors or {},
             queues=Queue.select().order_by(Queue.name),
             profiles=Profile.select().order_by(Profile.name),
+            zones=zone_names() if kind == "queue" else (),
         ),
         status,
     )
@@ -132,14 +134,17 @@ def _get(model, item_id):
 @bp.route("/queues/new", methods=["GET", "POST"], defaults={"item_id": None})
 @bp.route("/queues/<int:item_id>", methods=["GET", "POST"])
 def queue(item_id):
-    """Create or change a queue: its name (and so its web address) and whether it takes chats."""
+    """Create or change a queue: its name (and so its web address), whether it takes chats, and its
+    opening hours, address and longest wait."""
     item = _get(Queue, item_id) if item_id else None
     if request.method == "GET":
         form = {"name": item.name, "enabled": item.enabled} if item else {"enabled": True}
+        form.update(queue_settings.form_of(item))
         return _edit_page("queue", item, form)
-    form = {"name": request.form.get("name", ""), "enabled": _checked("enabled")}
+    settings_form = {key: request.form.get(key, "") for key in queue_settings.form_of(None)}
+    form = {"name": request.form.get("name", ""), "enabled": _checked("enabled"), **settings_form}
     try:
-        saved, changes = admin.save_queue(item, form["name"], form["enabled"])
+        saved, changes = admin.save_queue(item, form["name"], form["enabled"], settings_form)
     except admin.Invalid as e:
         return _edit_page("queue", item, form, e.errors, 400)
     announce(changes)

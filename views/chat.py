@@ -18,12 +18,12 @@ from flask import (
 )
 from markupsafe import Markup
 
-from data import actions, identity, routing
+from data import actions, availability, files, hours, identity, left_messages, routing
 from data import transcript as transcripts
 from data.db import prepared
-from data.models import Attachment, Chat, Message, Queue
-from views.console import _error, post_message, socket_message, typing_html
-from views.files import serve
+from data.models import Attachment, Chat, Message, Queue, now
+from views.console import MAX_MESSAGE, _error, post_message, socket_message, typing_html
+from views.files import serve, take_uploads
 from views.fragments import append_to, replace
 from views.live import announce
 from views.messages import message_html
@@ -78,7 +78,8 @@ def page(slug):
         who = _verified(token)
         if who:
             form.update(name=who.name, email=who.email)
-        return _show(queue, errors={}, form=form, verified=who)
+        left = session.pop(f"left_{slug}", None)  # a message just left without htmx: say it arrived
+        return _show(queue, errors={}, form=form, verified=who, left=left)
     return _show(chat.queue, chat)
 
 
@@ -86,8 +87,12 @@ def _show(queue, chat=None, status=200, **context):
     """The chat page; for htmx (the pre-chat form sent) only its <main>, which htmx puts in place."""
     if chat is not None:
         context.update(
-            messages=list(Message.for_chatter(chat)), chat_base=url_for("chat.page", slug=queue.slug)
+            messages=list(Message.for_chatter(chat)),
+            chat_base=url_for("chat.page", slug=queue.slug),
+            leave_offer=leave_offer_html(chat, availability.offer_mode(chat)),
         )
+    else:  # closed, or nobody to answer: the page offers to leave a message (partials/leave_message.html)
+        context.setdefault("available", availability.of(queue))
     template = "partials/chat_main.html" if "HX-Request" in request.headers else "chat.html"
     return render_template(template, queue=queue, chat=chat, **context), status, {"Vary": "HX-Request"}
 
@@ -108,9 +113,22 @@ def start(slug):
     if email and (len(email) > 254 or not EMAIL.match(email)):
         errors["email"] = "This does not look like an e-mail address."
     started_from = page_url(request.form.get("page"))
+    # from the leave-a-message form (nobody there now): what they wrote is their first message
+    text = request.form.get("text", "").strip()
+    if len(text) > MAX_MESSAGE:
+        errors["text"] = f"A message can hold at most {MAX_MESSAGE} characters."
+    if not availability.is_open(queue):
+        errors["closed"] = "We are closed now: leave a message instead."
+    saved = []
+    if not errors:
+        try:
+            saved = take_uploads(request)
+        except files.FileRefused as e:
+            errors["files"] = f"Nothing was sent. {e}"
     if errors:
-        form = {"name": name, "email": email, "identity": token, "page": started_from}
-        return _show(queue, status=400, errors=errors, form=form, verified=who)
+        form = {"name": name, "email": email, "identity": token, "page": started_from, "text": text}
+        status = 409 if "closed" in errors else 400
+        return _show(queue, status=status, errors=errors, form=form, verified=who)
     chat, changes = routing.start_chat(
         queue,
         name=name,
@@ -120,6 +138,8 @@ def start(slug):
         started_from=started_from,
         user_agent=request.headers.get("User-Agent", "")[:512],
     )
+    if text or saved:
+        changes.merge(routing.post_by_chatter(chat, text, files=saved))
     announce(changes)
     # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
     kept = token if who and len(token) <= KEPT_TOKEN else ""
@@ -230,7 +250,33 @@ def transcript(slug):
 
 
 def status_html(chat):
-    return render_template("partials/chat_status.html", chat=chat, agents=list(chat.agents()))
+    waiting = chat.state in ("waiting", "offered")
+    wait = availability.estimated_wait(chat.queue_id) if waiting else None
+    estimate = availability.say_wait(wait) if wait is not None else None
+    return render_template(
+        "partials/chat_status.html", chat=chat, agents=list(chat.agents()), estimate=estimate
+    )
+
+
+def leave_offer_html(chat, mode, form=None, errors=None):
+    """The offer to leave a message instead of waiting on (mode from data/availability.py offer_mode),
+    with what the chatter wrote so far carried into it; once they did, the confirmation."""
+    if form is None and mode in ("nobody", "late"):
+        form = {
+            "name": chat.chatter_name,
+            "email": chat.chatter_email,
+            "text": left_messages.carried_text(chat),
+        }
+    left = left_messages.left_from(chat).email if mode == "sent" else None
+    return render_template(
+        "partials/leave_offer.html", chat=chat, mode=mode, form=form or {}, errors=errors or {}, left=left
+    )
+
+
+@bp.app_template_filter("opening")
+def opening(instant, zone):
+    """When a closed queue opens, said in its own time zone: "Monday at 08:00"."""
+    return hours.when(instant, zone, now())
 
 
 def composer_html(chat):
@@ -245,6 +291,7 @@ class ChatView:
         self.chat_base = url_for("chat.page", slug=chat.queue.slug)  # answers and files live below it
         self.seq = 0
         self.ended = None
+        self.offer = None  # the mode of the offer to leave a message that the page shows; None: unknown
 
     def sync(self, seqs, modes):
         self.seq = seqs.get(self.chat_id, 0)
@@ -264,6 +311,10 @@ class ChatView:
             return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
         chat = Chat.get_by_id(self.chat_id)
         parts = [replace(status_html(chat))]
+        offer = availability.offer_mode(chat)
+        if offer != self.offer:  # a page showing the same mode keeps it (static/leave.js): drafts survive
+            self.offer = offer
+            parts.append(replace(leave_offer_html(chat, offer)))
         ended = chat.state == "ended"
         if ended != self.ended:
             self.ended = ended

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import files, invitations, routing
+from data import files, invitations, left_messages, routing
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
@@ -79,6 +79,12 @@ def _status_change(change):
 
 def status_html(agent):
     return render_template("partials/status.html", agent=agent, profiles=agent.allowed_profiles())
+
+
+def messages_link_html(agent):
+    """The top bar's link to the messages left (views/left_messages.py), with how many are unhandled."""
+    count = left_messages.unhandled_count(agent)
+    return Markup(render_template("partials/messages_link.html", count=count))
 
 
 # --- offers and chats -------------------------------------------------------------------------
@@ -324,7 +330,7 @@ class ConsoleView:
         """Bring a (re)connected console up to date from what it holds: last messages, controls."""
         agent = Agent.get_by_id(self.agent_id)
         current = {chat.id: (chat, mode, offer) for chat, mode, offer in console_chats(agent)}
-        parts = [replace(status_html(agent))]
+        parts = [replace(status_html(agent)), replace(messages_link_html(agent))]
         parts += [remove(f"tab-{cid}", f"panel-{cid}") for cid in seqs if cid not in current]
         for chat_id, (chat, mode, offer) in current.items():
             if chat_id in seqs:
@@ -337,8 +343,9 @@ class ConsoleView:
 
     def render(self, event):
         kind, chat_id, *more = event
-        if kind == "status":
-            return replace(status_html(Agent.get_by_id(self.agent_id)))
+        if kind == "status":  # the agent's status, or the count of messages left for them
+            agent = Agent.get_by_id(self.agent_id)
+            return replace(status_html(agent)) + replace(messages_link_html(agent))
         if kind == "log":
             return self._messages(chat_id, *more) if chat_id in self.shown else ""
         if kind == "update":

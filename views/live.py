@@ -27,7 +27,7 @@ from markupsafe import escape
 from wsproto.events import CloseConnection, Ping
 from wsproto.utilities import LocalProtocolError
 
-from data import retention, routing, search_index
+from data import availability, retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
 from views.frames import Frames, text_frame
@@ -105,7 +105,11 @@ def announce(changes, by_chatter=False):
         for chat_id, seq in sorted(changes.updated):
             _publish_chat(chat_id, ("update", chat_id, seq))
         waiting = _moved_in_line(changes) if changes.queues else []
-        for chat_id in waiting:
+        # a queue nobody can take chats from now (or someone can again): its waiting chatters are
+        # offered to leave a message (or no longer)
+        if changes.agents:
+            waiting += availability.waiting_in(availability.staffing_changed())
+        for chat_id in dict.fromkeys(waiting):
             if chat_id not in changes.chats:
                 hub.publish(f"chat:{chat_id}", ("chat", chat_id))
     for agent_id in changes.agents:

@@ -4,7 +4,7 @@ import threading
 
 from flask import Blueprint, render_template, request, url_for
 
-from data import mail
+from data import left_mail, mail
 from data.db import connection
 from data.models import Chat
 from views.chat import _own_chat
@@ -30,12 +30,18 @@ def email(slug):
     return or_page(status_html(Chat.get_by_id(chat.id)), url_for("chat.page", slug=slug))
 
 
+def wake_sender():
+    """Have the mail sender try what was just queued at once."""
+    _wake.set()
+
+
 def status_html(chat, error=""):
     return render_template("partials/transcript_status.html", chat=chat, error=error)
 
 
 def start_sender(app, every=1.0):
-    """Send queued and due transcript mails, and tell each chatter's page how it went, forever."""
+    """Send queued and due mails (transcripts, and replies about messages left), and tell each
+    chatter's page how their transcript went, forever."""
 
     def loop():
         while True:
@@ -46,6 +52,8 @@ def start_sender(app, every=1.0):
                     for queued in mail.due():
                         mail.attempt(queued)  # records sent, retrying or failed
                         hub.publish(f"chat:{queued.chat_id}", ("mail", queued.chat_id))
+                    for queued in left_mail.due():  # replies to messages left, and their forwards
+                        left_mail.attempt(queued)
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
                 app.logger.exception("mail sender failed")
 

@@ -1,0 +1,149 @@
+"""A queue's settings for when nobody can answer: opening hours, the team's address, the longest wait.
+
+Read from the organisation file, from the /admin form and from the queue's row, in one shape
+(`QueueSettings`), checked in one place: a bad value raises `SettingsError` naming its field.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from data import hours as opening_hours
+from data.hours import DAYS, HoursError
+
+EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+$")
+MIN_WAIT, MAX_WAIT = 10, 24 * 3600  # seconds
+FORM_DAYS = {f"hours_{day}": day for day in DAYS}  # the /admin form's field of each day
+
+
+class SettingsError(HoursError):
+    """A bad setting; `field` names it ("timezone", "hours", "closed", "email", "longest_wait")."""
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    hours: opening_hours.Hours = opening_hours.ALWAYS
+    email: str = ""
+    longest_wait: int | None = None  # seconds
+
+
+def of(queue):
+    """The settings stored on a queue's row."""
+    return QueueSettings(
+        _stored_hours(queue.timezone, queue.hours, queue.closed_dates), queue.email, queue.longest_wait
+    )
+
+
+@lru_cache(maxsize=256)
+def _stored_hours(zone, table, closed):
+    """Hours as stored (checked when they were saved): parsed once per text, since every chat page reads them."""
+    return opening_hours.parse(zone, json.loads(table or "{}"), json.loads(closed or "[]"))
+
+
+def apply(queue, settings):
+    """Put `settings` on the queue's row (the caller saves it)."""
+    hours = settings.hours
+    queue.timezone = hours.zone
+    queue.hours = json.dumps(hours.as_table()) if hours.week else ""
+    queue.closed_dates = json.dumps(hours.closed_list()) if hours.closed else ""
+    queue.email = settings.email
+    queue.longest_wait = settings.longest_wait
+
+
+def from_org(item):
+    """The settings of a [[queue]] table of the organisation file; absent keys mean none."""
+    hours = opening_hours.parse(item.get("timezone", ""), item.get("hours"), item.get("closed", ()))
+    if "hours" in item and not item["hours"]:
+        raise SettingsError("hours", "the hours hold no opening time: the queue would never open")
+    wait = item.get("longest_wait")
+    return QueueSettings(
+        hours, check_email(item.get("email", "")), None if wait is None else check_wait(wait)
+    )
+
+
+def export_fields(queue):
+    """(key, value) pairs for the queue's [[queue]] table: only what is set."""
+    settings = of(queue)
+    hours = settings.hours
+    return [
+        ("timezone", hours.zone or None),
+        ("hours", hours.as_table() or None),
+        ("closed", hours.closed_list() or None),
+        ("email", settings.email or None),
+        ("longest_wait", settings.longest_wait),
+    ]
+
+
+# --- the /admin form ------------------------------------------------------------------------------
+
+
+def form_of(queue):
+    """The form's fields for a queue (empty for a new one)."""
+    settings = of(queue) if queue is not None else QueueSettings()
+    table = settings.hours.as_table()
+    form = {field: ", ".join(table.get(day, [])) for field, day in FORM_DAYS.items()}
+    form.update(
+        timezone=settings.hours.zone,
+        closed="\n".join(settings.hours.closed_list()),
+        email=settings.email,
+        longest_wait="" if settings.longest_wait is None else str(settings.longest_wait),
+    )
+    return form
+
+
+def from_form(form):
+    """Check what a supervisor typed; return (settings, {field: error}). All days empty: always open."""
+    errors = {}
+    table = {day: _split(form.get(field, "")) for field, day in FORM_DAYS.items()}
+    table = {day: ranges for day, ranges in table.items() if ranges}
+    closed = [line for line in _split(form.get("closed", ""), lines=True)]
+    hours = opening_hours.ALWAYS
+    try:
+        hours = opening_hours.parse(form.get("timezone", ""), table, closed)
+    except HoursError as e:
+        errors[f"hours_{e.day}" if e.day else e.field] = _sentence(e)
+    email = wait = None
+    try:
+        email = check_email(form.get("email", ""))
+    except SettingsError as e:
+        errors["email"] = _sentence(e)
+    typed = str(form.get("longest_wait", "")).strip()
+    if typed and not typed.isdigit():
+        errors["longest_wait"] = (
+            f"Give a whole number of seconds from {MIN_WAIT} to {MAX_WAIT}, or leave it empty."
+        )
+    elif typed:
+        try:
+            wait = check_wait(int(typed))
+        except SettingsError as e:
+            errors["longest_wait"] = _sentence(e)
+    return QueueSettings(hours, email or "", wait), errors
+
+
+def _split(text, lines=False):
+    parts = str(text or "").splitlines() if lines else re.split(r"[,;\n]", str(text or ""))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _sentence(error):
+    text = str(error)
+    return text[0].upper() + text[1:] + "."
+
+
+# --- single values --------------------------------------------------------------------------------
+
+
+def check_email(address):
+    address = (address or "").strip()
+    if address and (len(address) > 254 or not address.isascii() or not EMAIL.match(address)):
+        raise SettingsError("email", f"'{address}' is not one plain e-mail address like help@shop.example")
+    return address
+
+
+def check_wait(seconds):
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not MIN_WAIT <= seconds <= MAX_WAIT:
+        raise SettingsError(
+            "longest_wait", f"the longest wait is a number of seconds from {MIN_WAIT} to {MAX_WAIT}"
+        )
+    return seconds
