@@ -20,7 +20,8 @@
   }
 
   function localTimes(root) {
-    root.querySelectorAll("time[data-opens]").forEach(function (el) {
+    var times = root.matches("time[data-opens]") ? [root] : root.querySelectorAll("time[data-opens]");
+    times.forEach(function (el) {
       var instant = new Date(el.getAttribute("datetime"));
       if (!isNaN(instant)) el.textContent = when(instant, new Date());
     });
@@ -34,16 +35,25 @@
     }
   });
 
-  // an offer that appears takes along what the chatter was typing in the composer
-  document.addEventListener("htmx:oobAfterSwap", function (e) {
-    var offer = document.querySelector(".leave-offer.offering:not([hidden])");
+  // an offer that appears takes along what the chatter was typing in the composer, once
+  function carryDraft(offer) {
     var draft = document.querySelector("form[data-composer] textarea");
-    var text = offer && offer.querySelector("textarea[name=text]");
-    if (!text || !draft || !draft.value.trim() || text.value.indexOf(draft.value.trim()) >= 0) return;
+    var text = offer.querySelector("textarea[name=text]");
+    if (!text || !draft || !draft.value.trim()) return;
     text.value = text.value ? text.value + "\n\n" + draft.value.trim() : draft.value.trim();
-  });
+  }
 
-  document.addEventListener("htmx:afterSwap", function (e) { localTimes(e.detail.target); });
+  // what the socket and responses put in the page (an out-of-band swap's own events fire on the
+  // element it replaced, which has left the page by then)
+  new MutationObserver(function (records) {
+    records.forEach(function (r) {
+      r.addedNodes.forEach(function (n) {
+        if (n.nodeType !== 1) return;
+        if (n.matches(".leave-offer.offering")) carryDraft(n);
+        localTimes(n);
+      });
+    });
+  }).observe(document.body, { childList: true, subtree: true });
 
   document.addEventListener("click", function (e) {
     var keep = e.target.closest && e.target.closest("[data-keep-waiting]");
@@ -53,5 +63,5 @@
     if (box) box.focus();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document.body); });
 })();

@@ -268,8 +268,10 @@ def leave_offer_html(chat, mode, form=None, errors=None):
             "text": left_messages.carried_text(chat),
         }
     left = left_messages.left_from(chat).email if mode == "sent" else None
-    return render_template(
-        "partials/leave_offer.html", chat=chat, mode=mode, form=form or {}, errors=errors or {}, left=left
+    return Markup(
+        render_template(
+            "partials/leave_offer.html", chat=chat, mode=mode, form=form or {}, errors=errors or {}, left=left
+        )
     )
 
 

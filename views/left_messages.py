@@ -11,6 +11,7 @@ import time
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from data import availability, files, left_messages, routing
 from data.db import connection
@@ -156,7 +157,7 @@ def replies(message_id):
 def _answer(message, errors=None, draft=""):
     """The message again, as it is now; for a plain form POST the page."""
     fresh = LeftMessage.get_by_id(message.id)
-    html = render_template("partials/left_message.html", m=fresh, errors=errors or {}, draft=draft)
+    html = Markup(render_template("partials/left_message.html", m=fresh, errors=errors or {}, draft=draft))
     if errors:
         return html
     return or_page(
