@@ -64,7 +64,11 @@ _staffed_before = None  # the staffed queues when staffing_changed last looked (
 
 
 def staffing_changed():
-    """Queues that became staffed or unstaffed since the last call (every queue on the first)."""
+    """Queues that became staffed or unstaffed since the last call (every queue on the first).
+
+    In a queue someone can take chats from again, a chatter who chose to wait is offered to leave a
+    message once more should they all go again.
+    """
     global _staffed_before
     staffed = staffed_queue_ids()
     if _staffed_before is None:
@@ -72,6 +76,10 @@ def staffing_changed():
     else:
         changed = staffed ^ _staffed_before
     _staffed_before = staffed
+    if changed & staffed:
+        Chat.update(chose_to_wait=False).where(
+            Chat.queue.in_(list(changed & staffed)) & Chat.chose_to_wait & Chat.state.in_(("waiting", "offered"))
+        ).execute()
     return changed
 
 
@@ -121,7 +129,7 @@ def offer_mode(chat, at=None):
     did; "" for no offer."""
     if chat.state == "ended":  # "sent": they left a message instead of waiting on
         return "sent" if LeftMessage.select().where(LeftMessage.chat == chat.id).exists() else ""
-    if chat.state not in ("waiting", "offered"):
+    if chat.state not in ("waiting", "offered") or chat.chose_to_wait:
         return ""
     if not is_staffed(chat.queue_id):
         return "nobody"
@@ -129,6 +137,11 @@ def offer_mode(chat, at=None):
     if longest and (at or now()) - chat.created_at >= timedelta(seconds=longest):
         return "late"
     return ""
+
+
+def keep_waiting(chat):
+    """The chatter would rather wait on than leave a message (offer_mode offers it no more)."""
+    Chat.update(chose_to_wait=True).where(Chat.id == chat.id).execute()
 
 
 def past_longest_wait(since, until):

@@ -191,6 +191,9 @@ class Chat(BaseModel):
     name_verified = BooleanField(default=False)
     email_verified = BooleanField(default=False)
     started_from = CharField(default="", max_length=2000)  # the page the chatter came from
+    # the chatter chose to wait rather than leave a message (started with nobody there to answer, or
+    # "Keep waiting"): not offered it again until someone can take chats in the queue and goes
+    chose_to_wait = BooleanField(default=False)
     user_agent = CharField(default="", max_length=512)
 
     class Meta:

@@ -58,7 +58,7 @@
   document.addEventListener("click", function (e) {
     var keep = e.target.closest && e.target.closest("[data-keep-waiting]");
     if (!keep) return;
-    keep.closest(".leave-offer").hidden = true;  // the composer shows again (parley.css)
+    keep.closest(".leave-offer").hidden = true;  // at once: the composer shows again (parley.css)
     var box = document.querySelector("form[data-composer] textarea");
     if (box) box.focus();
   });

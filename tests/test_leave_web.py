@@ -130,6 +130,19 @@ def test_a_closed_queue_says_when_it_opens_takes_no_chat_and_takes_messages(serv
     assert rows(server, "select q.name from leftmessage m join queue q on q.id = m.queue_id") == [("Sales",)]
 
 
+def test_a_chat_started_with_nobody_there_is_offered_the_form_only_once_someone_came_and_went(server, people):
+    chatter = people.chatter(server)
+    chatter.start("Carl")  # "Start chat" beside the form: they chose to wait
+    assert "Nobody can take your chat right now." not in text_of(chatter.page())
+    ann = people.agent(server, "ann", "Support desk")
+    ann.post("/status/logoff")
+    assert "Nobody can take your chat right now." in text_of(chatter.page())
+    response = chatter.post("/chat/support/keep-waiting")
+    assert response.status_code == 200 and "Send message" not in response.text
+    assert "Nobody can take your chat right now." not in text_of(chatter.page())  # a reload too
+    assert rows(server, "select state from chat") == [("waiting",)]
+
+
 def test_the_widget_is_told_whether_anyone_can_take_a_chat(server, people):
     chatter = people.chatter(server)
     assert chatter.get("/chat/support/availability").json()["takes_chats"] is False

@@ -239,6 +239,8 @@ def test_a_waiting_chatter_is_offered_to_leave_a_message_when_nobody_can_answer_
     org.support.save()
     assert availability.offer_mode(fresh(chat)) == ""
     assert availability.offer_mode(fresh(chat), at=now() + timedelta(seconds=61)) == "late"
+    availability.keep_waiting(chat)  # "Keep waiting": not offered again
+    assert availability.offer_mode(fresh(chat), at=now() + timedelta(seconds=61)) == ""
     start = fresh(chat).created_at
     assert availability.past_longest_wait(start, start + timedelta(seconds=59)) == []
     assert availability.past_longest_wait(start + timedelta(seconds=59), start + timedelta(seconds=61)) == [
@@ -251,11 +253,15 @@ def test_staffing_changes_name_the_queues_that_gained_or_lost_their_last_agent(o
     monkeypatch.setattr(availability, "_staffed_before", None)
     assert availability.staffing_changed() == {org.support.id, org.sales.id}  # the first look: all
     assert availability.staffing_changed() == set()
+    chat, _ = routing.start_chat(org.support, name="Carl", chose_to_wait=True)  # nobody there
+    assert availability.offer_mode(chat) == ""
     routing.log_on(org.ann, org.support_desk)
     assert availability.staffing_changed() == {org.support.id}
+    assert not fresh(chat).chose_to_wait  # someone came: should they all go, the offer comes back
     routing.log_on(org.dan, org.sales_desk)
     routing.log_off(org.ann)
     assert availability.staffing_changed() == {org.support.id, org.sales.id}
+    assert availability.offer_mode(fresh(chat)) == "nobody"
 
 
 def test_an_older_database_gains_the_tables_columns_and_index(tmp_path):

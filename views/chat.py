@@ -137,6 +137,7 @@ def start(slug):
         email_verified=bool(who and who.email),
         started_from=started_from,
         user_agent=request.headers.get("User-Agent", "")[:512],
+        chose_to_wait=not availability.is_staffed(queue.id),  # the page offered a message instead
     )
     if text or saved:
         changes.merge(routing.post_by_chatter(chat, text, files=saved))

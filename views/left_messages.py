@@ -73,6 +73,14 @@ def _refused(queue, chat, form, errors, who, status=400):
     return _show(queue, status=status, errors=errors, form=form, verified=who)
 
 
+@bp.post("/chat/<slug>/keep-waiting")
+def keep_waiting(slug):
+    """Wait on in the queue rather than leave a message: the offer goes away."""
+    chat = chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
+    availability.keep_waiting(chat)
+    return or_page(leave_offer_html(chat, ""), url_for("chat.page", slug=slug))
+
+
 @bp.get("/chat/<slug>/availability")
 def queue_availability(slug):
     """Say whether the queue takes chats now, for the widget on host sites (any origin may ask)."""

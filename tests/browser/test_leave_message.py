@@ -170,6 +170,9 @@ def test_past_the_longest_wait_the_chatter_may_leave_a_message_or_keep_waiting(
     expect(carl.get_by_role("button", name="Send message")).to_be_hidden()
     say(carl, "I will wait.")  # the composer is back, and the chat still in the queue
     expect(carl.get_by_text("in the queue")).to_be_visible()
+    carl.reload()  # kept: not offered again
+    expect(message_box(carl)).to_be_visible()
+    expect(carl.get_by_role("button", name="Send message")).to_be_hidden()
 
 
 def test_the_wait_estimate_appears_only_once_real_waits_make_it(server, agent_page, chatter_page):
