@@ -108,7 +108,7 @@ class Parley:
         self.log = folder.parent / f"server-{self.port}.log"
 
     def command(self, *args):
-        return [sys.executable, "-m", "app", *args]
+        return [sys.executable, "-m", "cli", *args]
 
     def load(self, org_file=ORG_FILE):
         subprocess.run(
