@@ -1,15 +1,17 @@
 """Parley built as a wheel and installed in a fresh venv works on its own, away from the checkout."""
 
+import fnmatch
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
 
 import pytest
 import requests
 from conftest import ROOT, Parley
 
-PRODUCT = ("app", "cli", "server", "settings", "data", "views", "static", "partials")
 DEPENDENCIES = ("flask", "flask_sock", "flask_login", "peewee", "gunicorn", "gevent", "puremagic", "jwt")
 # prints where each module named on the command line was imported from
 WHERE_FROM = """
@@ -25,24 +27,39 @@ def run(command, **options):
     return result.stdout
 
 
-def source_copy(folder):
-    """Copy the files git would commit: a stale build/ in the checkout cannot slip into the wheel."""
+def source_files():
+    """The checkout's files as git would commit them, by path."""
     listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():  # not a file deleted since the last commit
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, folder / name)
-    return folder
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]  # not deleted
+
+
+def product():
+    """The modules and folders pyproject.toml says the wheel holds: {name: its files}."""
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {module: [f"{module}.py"] for module in setup["py-modules"]}
+    for name in source_files():
+        top = name.split("/")[0]
+        if "/" in name and any(fnmatch.fnmatch(top, p) for p in setup["packages"]["find"]["include"]):
+            found.setdefault(top, []).append(name)
+    return found
 
 
 @pytest.fixture(scope="session")
-def venv(tmp_path_factory):
-    """A fresh venv with Parley installed from a wheel built from this checkout."""
+def wheel(tmp_path_factory):
+    """The wheel `pip wheel` builds from a copy of the checkout's files (a stale build/ stays out)."""
     work = tmp_path_factory.mktemp("wheel")
-    source = source_copy(work / "source")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "wheels", source])
-    (wheel,) = (work / "wheels").glob("parley-*.whl")
-    venv = work / "venv"
+    for name in source_files():
+        (work / "source" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, work / "source" / name)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work, work / "source"])
+    (built,) = work.glob("parley-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def venv(wheel):
+    """A fresh venv with Parley installed from the wheel."""
+    venv = wheel.parent / "venv"
     # the machine's packages are visible, so no dependency is downloaded (--no-index): each one
     # must be there already, and Parley itself can only come from the wheel
     run([sys.executable, "-m", "venv", "--system-site-packages", venv])
@@ -73,11 +90,17 @@ def installed(venv, tmp_path):
     assert not server.errors(), server.log.read_text()
 
 
+def test_the_wheel_holds_every_file_of_the_product(wheel):
+    expected = {name for files in product().values() for name in files}
+    with zipfile.ZipFile(wheel) as built:
+        assert expected - set(built.namelist()) == set()
+
+
 def test_parley_comes_from_the_wheel_and_its_dependencies_from_the_machine(venv, tmp_path):
     python = venv / "bin" / "python"
     site = run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).strip()
-    found = json.loads(run([python, "-c", WHERE_FROM, *PRODUCT, *DEPENDENCIES], cwd=tmp_path))
-    for name in PRODUCT:
+    found = json.loads(run([python, "-c", WHERE_FROM, *product(), *DEPENDENCIES], cwd=tmp_path))
+    for name in product():
         assert all(path.startswith(site + "/") for path in found[name]), (name, found[name])
     for name in DEPENDENCIES:
         assert not any(path.startswith(str(venv)) for path in found[name]), (name, found[name])
