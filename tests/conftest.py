@@ -106,20 +106,21 @@ class Parley:
         self.env.update(env or {})
         self.process = None
         self.log = folder.parent / f"server-{self.port}.log"
+        self.cwd = ROOT  # where its commands run
 
     def command(self, *args):
-        return [sys.executable, "-m", "app", *args]
+        return [sys.executable, "-m", "cli", *args]
 
     def load(self, org_file=ORG_FILE):
         subprocess.run(
-            self.command("load", str(org_file)), cwd=ROOT, env=self.env, check=True, capture_output=True
+            self.command("load", str(org_file)), cwd=self.cwd, env=self.env, check=True, capture_output=True
         )
 
     def start(self):
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 self.command("serve", "--port", str(self.port)),
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

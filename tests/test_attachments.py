@@ -636,7 +636,7 @@ def test_deleting_a_chatters_data_deletes_their_files_from_disk(server, people):
     assert len(stored) == 4 and len(stored_files(server)) == 4
     assert carl.end().status_code == 200
 
-    command = [sys.executable, "-m", "app", "delete-chatter", "PAM@example.com", "--data", str(server.folder)]
+    command = [sys.executable, "-m", "cli", "delete-chatter", "PAM@example.com", "--data", str(server.folder)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Deleted 1 chat" in result.stdout

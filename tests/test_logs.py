@@ -528,6 +528,6 @@ def test_chatter_commands_export_and_delete_one_email(server, seeded):
 
 
 def test_parley_help_lists_the_supervisor_commands():
-    result = subprocess.run([sys.executable, "-m", "app", "--help"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "cli", "--help"], cwd=ROOT, capture_output=True, text=True)
     for command in ("export", "export-chatter", "delete-chatter"):
         assert command in result.stdout
