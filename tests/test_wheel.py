@@ -17,7 +17,9 @@ DEPENDENCIES = ("flask", "flask_sock", "flask_login", "peewee", "gunicorn", "gev
 WHERE_FROM = """
 import importlib, json, sys
 modules = {name: importlib.import_module(name) for name in sys.argv[1:]}
-print(json.dumps({name: list(getattr(m, "__path__", [])) or [m.__file__] for name, m in modules.items()}))
+# a folder without Python (static, partials) is a namespace package: the first of its paths is what
+# a lookup finds (the machine's editable install of the checkout may add itself after it)
+print(json.dumps({name: [m.__file__] if m.__file__ else list(m.__path__)[:1] for name, m in modules.items()}))
 """
 
 
