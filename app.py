@@ -10,8 +10,9 @@ from flask import Flask, abort, render_template, request, session
 from flask_login import LoginManager
 
 from data import frame_origins, routing
-from data.db import connection, db, open_database
+from data.db import connection, db
 from data.models import Agent
+from data.schema import open_database
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -311,7 +311,7 @@ class Message(BaseModel):
     choice = IntegerField(null=True)  # on a question: the option chosen, once answered
     file_count = IntegerField(default=0)  # attachments; rendering looks them up only when there are some
     # the sending page's id for a message sent over its socket: a resend after a reconnect is stored
-    # once (unique per chat, see data/db.py), and the page knows its message arrived
+    # once (unique per chat, see data/schema.py), and the page knows its message arrived
     client_key = CharField(null=True)
 
     class Meta:

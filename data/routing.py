@@ -136,7 +136,7 @@ def _message(chat, sender, text, agent, private, files, key):
 def _store(message, files, changes, insert, condition):
     """Insert `message` with `insert`, whose condition (its parameters `condition`) is checked in the
     same statement, so nothing can change in between; None if it stored nothing. The full-text index
-    follows by trigger (data/db.py): only a message with files needs a transaction of its own."""
+    follows by trigger (data/search_index.py): only a message with files needs a transaction of its own."""
     with within_write() if files else nullcontext():
         stored = db.execute_sql(insert, (*_insert_params(message), *condition)).fetchone()
         if stored is None:

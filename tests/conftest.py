@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from data import routing
-from data.db import open_database
+from data.schema import open_database
 
 
 @pytest.fixture

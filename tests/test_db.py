@@ -1,8 +1,8 @@
 """The database seam: opening an older database keeps its rows and adds what is new."""
 
 from data import logs, retention, routing
-from data.db import open_database
 from data.models import Chat, Message, Queue
+from data.schema import open_database
 
 
 def found(text):

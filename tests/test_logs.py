@@ -17,9 +17,10 @@ from clients import AgentClient
 from conftest import ROOT, wait_for
 
 from data import files, logs, retention, routing
-from data.db import connection, db, open_database, write
+from data.db import connection, db, write
 from data.logs import Filters, find_chats, page_of
 from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Queue, now
+from data.schema import open_database
 
 DAY = timedelta(days=1)
 

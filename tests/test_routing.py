@@ -11,7 +11,7 @@ import pytest
 from orgs import fresh, later
 
 from data import routing
-from data.db import connection, open_database
+from data.db import connection
 from data.models import (
     Agent,
     AgentProfile,
@@ -23,6 +23,7 @@ from data.models import (
     now,
 )
 from data.routing import RoutingError
+from data.schema import open_database
 
 # --- the organisation every test starts from ------------------------------------------------
 

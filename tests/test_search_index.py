@@ -7,9 +7,10 @@ from conftest import wait_for
 from test_live import active_chat
 
 from data import routing, search_index
-from data.db import db, open_database, write
+from data.db import db, write
 from data.logs import Filters, find_chats
 from data.models import Chat, Message, Queue
+from data.schema import open_database
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from conftest import PASSWORDS, ROOT
 from playwright.sync_api import expect, sync_playwright
 
 from data import routing
-from data.db import open_database
 from data.models import Chat
+from data.schema import open_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
