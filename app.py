@@ -9,7 +9,7 @@ import sys
 from flask import Flask, abort, render_template, request, session
 from flask_login import LoginManager
 
-from data import frame_origins, routing
+from data import frame_origins, timing
 from data.db import connection, db
 from data.models import Agent
 from data.schema import open_database
@@ -108,7 +108,7 @@ def create_app(background=False, **overrides):
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
     )
-    routing.settings = routing.Settings(
+    timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
     open_database(app.config["DATA"])

@@ -18,8 +18,9 @@ from flask import (
 )
 from markupsafe import Markup
 
-from data import actions, identity, routing
+from data import actions, identity, posting, routing
 from data import transcript as transcripts
+from data.changes import RoutingError
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
 from views.console import _error, post_message, socket_message, typing_html
@@ -163,7 +164,7 @@ def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
     return post_message(
-        "chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved), by_chatter=True
+        "chat-alert", lambda text, saved: posting.post_by_chatter(chat, text, files=saved), by_chatter=True
     )
 
 
@@ -171,7 +172,7 @@ def socket_send(chat, sent):
     """Store a message the chat page sent over its socket (see views.console.socket_message)."""
 
     def post(text, key):
-        return routing.post_by_chatter(chat, text, key=key)
+        return posting.post_by_chatter(chat, text, key=key)
 
     return socket_message(sent, "chat-alert", post, by_chatter=True)
 
@@ -196,7 +197,7 @@ def answer(slug):
         return _error("Choose one of the options.", "chat-alert", 400)
     try:
         changes = actions.answer(chat, seq, choice)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204
