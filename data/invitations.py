@@ -46,13 +46,17 @@ def _pending(chat):
 
 def invitees(chat):
     """Colleagues who could be invited by name: logged on, enabled and not in the chat."""
-    inside = Participant.select(Participant.agent).where(
-        (Participant.chat == chat) & Participant.left_at.is_null()
-    )
     return (
         Agent.select()
-        .where((Agent.status != "off") & Agent.enabled & Agent.id.not_in(inside))
+        .where((Agent.status != "off") & Agent.enabled & Agent.id.not_in(_inside(chat)))
         .order_by(Agent.name)
+    )
+
+
+def _inside(chat):
+    """The ids of the agents in the chat now, as a subquery."""
+    return Participant.select(Participant.agent).where(
+        (Participant.chat == chat) & Participant.left_at.is_null()
     )
 
 
@@ -79,9 +83,6 @@ def _offer(invitation, at, changes):
 def _next_in_queue(invitation):
     """Routed like a new chat: available, with room, longest idle; never the inviter or one who declined."""
     asked = Offer.select(Offer.agent).where(Offer.invitation == invitation)
-    inside = Participant.select(Participant.agent).where(
-        (Participant.chat == invitation.chat_id) & Participant.left_at.is_null()
-    )
     in_queue = ProfileQueue.select(ProfileQueue.profile).where(ProfileQueue.queue == invitation.queue_id)
     candidates = list(
         Agent.select().where(
@@ -90,7 +91,7 @@ def _next_in_queue(invitation):
             & Agent.profile.in_(in_queue)
             & (Agent.id != invitation.inviter_id)
             & Agent.id.not_in(asked)
-            & Agent.id.not_in(inside)
+            & Agent.id.not_in(_inside(invitation.chat_id))
         )
     )
     load = load_of([a.id for a in candidates]) if candidates else {}

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import files, invitations, posting, routing
+from data import files, invitations, participants, posting, routing
 from data.changes import NoSuchChat, RoutingError
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
@@ -219,22 +219,9 @@ def _agent_and_chat(chat_id, joined=True):
         chat = Chat.get_by_id(chat_id)
     except Chat.DoesNotExist:
         abort(404)
-    if (_participation if joined else _participation_ever)(chat_id, agent.id).first() is None:
+    if not participants.is_participant(chat_id, agent.id, ever=not joined):
         abort(404)
     return agent, chat
-
-
-# on every message an agent sends: compiled once (data.db.prepared)
-@prepared
-def _participation(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
-    return Participant.select(Participant.id).where(where).limit(1)
-
-
-@prepared
-def _participation_ever(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
-    return Participant.select(Participant.id).where(where).limit(1)
 
 
 def _error(message, target, status=400):
