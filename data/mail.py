@@ -144,11 +144,6 @@ def queue_transcript(chat, address, at=None):
         return TranscriptMail.create(chat=chat, to_address=address, created_at=at, next_try_at=at)
 
 
-def mails_of(chat_id):
-    """The chat's transcript mails, oldest first: what the chatter's page reports."""
-    return list(TranscriptMail.select().where(TranscriptMail.chat == chat_id).order_by(TranscriptMail.id))
-
-
 def due(at=None):
     """Mails to try now, oldest first."""
     return list(

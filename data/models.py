@@ -202,9 +202,6 @@ class Chat(BaseModel):
             return None
         return _waiting_ahead(self.id).first()[0] + 1
 
-    def last_seq(self):
-        return Message.select(fn.MAX(Message.seq)).where(Message.chat == self).scalar() or 0
-
     @property
     def waited(self):
         """How long the chatter waited for an agent; None while still waiting or never answered."""
