@@ -4,7 +4,7 @@ that run work on it: write transactions, connections, selects compiled once."""
 import functools
 from contextlib import nullcontext
 
-from peewee import DatabaseProxy, Model, ModelSelect
+from peewee import DatabaseProxy, ForeignKeyAccessor, ForeignKeyField, Model, ModelSelect
 from playhouse.pool import PooledSqliteDatabase
 
 db = DatabaseProxy()
@@ -141,3 +141,41 @@ def _compile_shape(build, args, slots):
     if used != {i for i, slot in enumerate(slots) if slot}:
         return False  # an argument shaped the query instead of filling it: never cache
     return sql, template, {}
+
+
+# --- the model every table derives from ---------------------------------------------------------
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+    @classmethod
+    def get_by_id(cls, pk):
+        """The row with this primary key, its SQL compiled once per model (see data.db.prepared)."""
+        row = _by_id(cls, pk).first()
+        if row is None:
+            raise cls.DoesNotExist(f"{cls.__name__} {pk} does not exist")
+        return row
+
+
+@prepared
+def _by_id(model, pk):
+    return model.select().where(model._meta.primary_key == pk).limit(1)
+
+
+class _ByIdAccessor(ForeignKeyAccessor):
+    """`message.chat` and the like, loaded on first use by get_by_id: peewee builds that select
+    anew every time, and templates follow these links on every render."""
+
+    def get_rel_instance(self, instance):
+        value = instance.__data__.get(self.name)
+        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
+            instance.__rel__[self.name] = self.rel_model.get_by_id(value)
+        return super().get_rel_instance(instance)
+
+
+class ForeignKey(ForeignKeyField):
+    """A foreign key to a primary key, loaded through _ByIdAccessor."""
+
+    accessor_class = _ByIdAccessor
