@@ -1,4 +1,4 @@
-"""An agent as a signed-in user: what flask-login asks of one (without importing Flask), session ids
+"""An agent as a signed-in user: what Flask-Login asks of one (without importing Flask), session ids
 that a sign-out or a new password ends all at once, and the password's hash."""
 
 from werkzeug.security import check_password_hash, generate_password_hash
