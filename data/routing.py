@@ -16,6 +16,8 @@ from data.models import Agent, Chat, Offer, Participant, Profile, ProfileQueue, 
 from data.participants import is_participant, join
 from data.posting import say
 
+# --- chats ----------------------------------------------------------------------------------
+
 
 def start_chat(queue, name="", email="", **details):
     """Put a new chat at the end of its queue and offer it if someone can take it.
