@@ -6,9 +6,10 @@ import secrets
 from flask import Flask, abort, render_template, request, session
 from flask_login import LoginManager
 
-from data import frame_origins, routing
-from data.db import db, open_database
+from data import frame_origins, timing
+from data.db import db
 from data.models import Agent
+from data.schema import open_database
 from settings import secret_key, settings_from_env
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -27,7 +28,7 @@ def create_app(background=False, **overrides):
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
     )
-    routing.settings = routing.Settings(
+    timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
     open_database(app.config["DATA"])

@@ -9,11 +9,12 @@ import tomllib
 import data
 import server
 from app import create_app
-from data.db import connection, db, open_database
+from data.db import connection, db
 from data.models import Agent, now
 from data.org import OrgError, load_file
 from data.org_export import export_text
 from data.retention import delete_chatter, export_chatter
+from data.schema import open_database
 from settings import SettingError, settings_from_env
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(data.__file__)), "demo.toml")

@@ -5,6 +5,7 @@ import re
 import tomllib
 
 from data.actions import check_options
+from data.changes import RoutingError
 from data.db import write
 from data.models import (
     Agent,
@@ -17,7 +18,6 @@ from data.models import (
     ProfileQueue,
     Queue,
 )
-from data.routing import RoutingError
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from data import routing
-from data.db import open_database
+from data import timing
+from data.schema import open_database
 
 
 @pytest.fixture
@@ -30,10 +30,10 @@ def database(tmp_path):
 @pytest.fixture(autouse=True)
 def routing_settings():
     """Each test starts with the default routing settings and may change them freely."""
-    saved = routing.settings
-    routing.settings = routing.Settings()
-    yield routing.settings
-    routing.settings = saved
+    saved = timing.settings
+    timing.settings = timing.Settings()
+    yield timing.settings
+    timing.settings = saved
 
 
 # --- a real server on 127.0.0.1 ------------------------------------------------------------------

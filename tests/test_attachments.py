@@ -18,7 +18,7 @@ from clients import rows
 from conftest import ROOT, wait_for
 from samples import PDF, png_bytes
 
-from data import files, retention, routing
+from data import files, posting, retention, routing
 from data.models import Attachment, Chat, Message, Queue, now
 
 MB = 1024 * 1024
@@ -260,7 +260,7 @@ def chat_with_files(email, ended_days_ago=None):
     for private, name in ((False, "public.txt"), (True, "private.txt")):
         uploads = [files.Upload(name, io.BytesIO(b"contents of " + name.encode()))]
         saved = files.save(uploads, files.check(uploads))
-        routing.post(
+        posting.post(
             chat, "chatter" if not private else "system", "see attached", private=private, files=saved
         )
     if ended_days_ago is not None:
