@@ -14,7 +14,9 @@ from peewee import fn
 
 from data import queue_settings, routing
 from data.actions import check_options
+from data.changes import Changes, RoutingError
 from data.db import write
+from data.dispatch import load_of
 from data.models import (
     Agent,
     AgentProfile,
@@ -106,7 +108,7 @@ def save_queue(queue, name, enabled=True, settings_form=None):
         if settings is not None:
             queue_settings.apply(queue, settings)
         queue.save()
-    changes = routing.Changes()
+    changes = Changes()
     changes.queues.add(queue.id)
     return queue, changes
 
@@ -118,7 +120,7 @@ def save_profile(profile, name, queue_ids, enabled=True):
     """Create or change a profile; disabling it logs off the agents logged on with it."""
     errors = {}
     name = _name(errors, "name", name, "profile")
-    changes = routing.Changes()
+    changes = Changes()
     with write():
         if "name" not in errors:
             clash = Profile.select().where(fn.LOWER(Profile.name) == name.lower())
@@ -200,7 +202,7 @@ def save_agent(agent, form, acting=None):
         _link(AgentProfile, "agent", agent, "profile", profiles)
         allowed = {p.id for p in profiles if p.enabled}
         current = Agent.get_by_id(agent.id)
-    changes = routing.Changes()
+    changes = Changes()
     changes.agents.add(agent.id)
     signed_out = was_enabled and not form.enabled
     if signed_out:
@@ -246,7 +248,7 @@ def save_option_set(item, title, question, options_text, queue_ids):
     options = [line.strip() for line in (options_text or "").splitlines() if line.strip()]
     try:
         question, options = check_options(question or "", options)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         errors["question" if "question" in str(e).lower() else "options"] = str(e)
     with write():
         if "title" not in errors:
@@ -306,7 +308,7 @@ def live_snapshot(at=None):
     agents = list(Agent.select().where(Agent.enabled).order_by(Agent.name, Agent.id))
     profiles = {p.id: p.name for p in Profile.select()}
     by_id = {a.id: a for a in agents}
-    load = routing._load([a.id for a in agents]) if agents else {}
+    load = load_of([a.id for a in agents]) if agents else {}
     chats_of = {a.id: [] for a in agents}
     for chat in active:
         for agent_id in in_chat.get(chat.id, []):

@@ -78,7 +78,9 @@ def staffing_changed():
     _staffed_before = staffed
     if changed & staffed:
         Chat.update(chose_to_wait=False).where(
-            Chat.queue.in_(list(changed & staffed)) & Chat.chose_to_wait & Chat.state.in_(("waiting", "offered"))
+            Chat.queue.in_(list(changed & staffed))
+            & Chat.chose_to_wait
+            & Chat.state.in_(("waiting", "offered"))
         ).execute()
     return changed
 

@@ -9,9 +9,11 @@ import re
 from peewee import fn
 
 from data import files, left_mail, mail, routing
+from data.changes import Changes, RoutingError
 from data.db import write
 from data.left_models import LeftFile, LeftMail, LeftMessage
 from data.models import Agent, AgentProfile, Chat, Message, Profile, ProfileQueue, Queue, now
+from data.posting import say
 
 MAX_NAME = 80
 MAX_TEXT = 5000
@@ -49,12 +51,12 @@ def check(name, email, text):
 def leave(queue, name, email, text, saved_files=(), chat=None):
     """Store a message left in `queue` with its files (already saved, data/files.py); return it and the
     routing Changes. Left from a waiting `chat`, it ends that chat; RoutingError if an agent took it."""
-    changes = routing.Changes()
+    changes = Changes()
     with write():
         if chat is not None:
             chat = Chat.get_by_id(chat.id)
             if chat.state not in ("waiting", "offered"):
-                raise routing.RoutingError("An agent has just taken your chat: carry on writing there.")
+                raise RoutingError("An agent has just taken your chat: carry on writing there.")
         message = LeftMessage.create(
             queue=queue, chat=chat, name=name, email=email, text=text, file_count=len(saved_files)
         )
@@ -63,7 +65,7 @@ def leave(queue, name, email, text, saved_files=(), chat=None):
         if queue.email:
             left_mail.queue_forward(message, queue.email)
         if chat is not None:
-            routing.say(chat, f"{chat.display_name} left a message, to be answered by e-mail.", changes)
+            say(chat, f"{chat.display_name} left a message, to be answered by e-mail.", changes)
             changes.merge(routing.end_chat(chat))
     return message, changes
 

@@ -5,7 +5,8 @@ Created beside data/models.py's tables by the schema setup (data/db.py), for new
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
-from data.models import Agent, Attachment, BaseModel, Chat, ForeignKey, Queue, new_token, now
+from data.db import BaseModel, ForeignKey
+from data.models import Agent, Attachment, Chat, Queue, new_token, now
 
 
 class LeftMessage(BaseModel):

@@ -6,6 +6,7 @@ import tomllib
 
 from data import queue_settings
 from data.actions import check_options
+from data.changes import RoutingError
 from data.db import write
 from data.models import (
     Agent,
@@ -18,7 +19,6 @@ from data.models import (
     ProfileQueue,
     Queue,
 )
-from data.routing import RoutingError
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from data import hours as opening_hours
+from data.checks import is_email
 from data.hours import DAYS, HoursError
 
-EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+$")
 MIN_WAIT, MAX_WAIT = 10, 24 * 3600  # seconds
 FORM_DAYS = {f"hours_{day}": day for day in DAYS}  # the /admin form's field of each day
 
@@ -136,7 +136,7 @@ def _sentence(error):
 
 def check_email(address):
     address = (address or "").strip()
-    if address and (len(address) > 254 or not address.isascii() or not EMAIL.match(address)):
+    if address and not (address.isascii() and is_email(address)):
         raise SettingsError("email", f"'{address}' is not one plain e-mail address like help@shop.example")
     return address
 

@@ -18,7 +18,7 @@ from clients import rows
 from conftest import ROOT, wait_for
 from samples import PDF, png_bytes
 
-from data import files, retention, routing
+from data import files, posting, retention, routing
 from data.models import Attachment, Chat, Message, Queue, now
 
 MB = 1024 * 1024
@@ -260,7 +260,7 @@ def chat_with_files(email, ended_days_ago=None):
     for private, name in ((False, "public.txt"), (True, "private.txt")):
         uploads = [files.Upload(name, io.BytesIO(b"contents of " + name.encode()))]
         saved = files.save(uploads, files.check(uploads))
-        routing.post(
+        posting.post(
             chat, "chatter" if not private else "system", "see attached", private=private, files=saved
         )
     if ended_days_ago is not None:
@@ -636,7 +636,7 @@ def test_deleting_a_chatters_data_deletes_their_files_from_disk(server, people):
     assert len(stored) == 4 and len(stored_files(server)) == 4
     assert carl.end().status_code == 200
 
-    command = [sys.executable, "-m", "app", "delete-chatter", "PAM@example.com", "--data", str(server.folder)]
+    command = [sys.executable, "-m", "cli", "delete-chatter", "PAM@example.com", "--data", str(server.folder)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Deleted 1 chat" in result.stdout

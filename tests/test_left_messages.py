@@ -9,10 +9,11 @@ import orgs
 import pytest
 from orgs import fresh
 
-from data import availability, files, left_mail, left_messages, retention, routing
-from data.db import open_database
+from data import availability, files, left_mail, left_messages, posting, retention, routing
+from data.changes import RoutingError
 from data.left_models import LeftFile, LeftMail, LeftMessage
 from data.models import Agent, AgentProfile, Chat, Message, now
+from data.schema import open_database
 
 
 class Org(orgs.Org):
@@ -77,7 +78,7 @@ def test_a_message_left_is_stored_with_its_files_and_forwarded_to_the_queues_add
 
 def test_leaving_one_instead_of_waiting_ends_the_chat_and_says_so(org):
     chat, _ = routing.start_chat(org.support, name="Carl", email="carl@example.com")
-    routing.post_by_chatter(chat, "Is anyone there?")
+    posting.post_by_chatter(chat, "Is anyone there?")
     assert left_messages.carried_text(chat) == "Is anyone there?"
     message = leave(org.support, chat=chat)
     assert message.chat_id == chat.id
@@ -91,7 +92,7 @@ def test_leaving_one_instead_of_waiting_ends_the_chat_and_says_so(org):
 def test_a_chat_an_agent_took_meanwhile_leaves_no_message(org):
     chat, _ = routing.start_chat(org.support, name="Carl")
     Chat.update(state="active").where(Chat.id == chat.id).execute()
-    with pytest.raises(routing.RoutingError, match="just taken your chat"):
+    with pytest.raises(RoutingError, match="just taken your chat"):
         leave(org.support, chat=chat)
     assert LeftMessage.select().count() == 0
 

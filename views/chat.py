@@ -1,6 +1,5 @@
 """The chatter's page: start a chat in a queue, wait, talk, end; and what its socket pushes."""
 
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -18,8 +17,10 @@ from flask import (
 )
 from markupsafe import Markup
 
-from data import actions, availability, files, hours, identity, left_messages, routing
+from data import actions, availability, files, hours, identity, left_messages, posting, routing
 from data import transcript as transcripts
+from data.changes import RoutingError
+from data.checks import has_control, is_email
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue, now
 from views.console import MAX_MESSAGE, _error, post_message, socket_message, typing_html
@@ -31,12 +32,10 @@ from views.widget import chatter_cookie_options
 
 bp = Blueprint("chat", __name__)
 
-EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_NAME = 80
 MAX_URL = 2000
 CHAT_COOKIE_AGE = timedelta(days=1)
 KEPT_TOKEN = 1500  # bytes of identity token the session cookie keeps for the next chat (cookies: 4 KB)
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _queue_or_404(slug):
@@ -110,7 +109,7 @@ def start(slug):
     errors = {}
     if len(name) > MAX_NAME:
         errors["name"] = f"Your name can be at most {MAX_NAME} characters."
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and not is_email(email):
         errors["email"] = "This does not look like an e-mail address."
     started_from = page_url(request.form.get("page"))
     # from the leave-a-message form (nobody there now): what they wrote is their first message
@@ -140,7 +139,7 @@ def start(slug):
         chose_to_wait=not availability.is_staffed(queue.id),  # the page offered a message instead
     )
     if text or saved:
-        changes.merge(routing.post_by_chatter(chat, text, files=saved))
+        changes.merge(posting.post_by_chatter(chat, text, files=saved))
     announce(changes)
     # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
     kept = token if who and len(token) <= KEPT_TOKEN else ""
@@ -170,7 +169,7 @@ def _outside_referrer():
 def page_url(url):
     """The page a chat starts from, if it is a plain http(s) address; "" otherwise."""
     url = (url or "").strip()
-    if len(url) > MAX_URL or CONTROL.search(url) or not url.lower().startswith(("http://", "https://")):
+    if len(url) > MAX_URL or has_control(url) or not url.lower().startswith(("http://", "https://")):
         return ""
     return url
 
@@ -184,7 +183,7 @@ def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
     return post_message(
-        "chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved), by_chatter=True
+        "chat-alert", lambda text, saved: posting.post_by_chatter(chat, text, files=saved), by_chatter=True
     )
 
 
@@ -192,7 +191,7 @@ def socket_send(chat, sent):
     """Store a message the chat page sent over its socket (see views.console.socket_message)."""
 
     def post(text, key):
-        return routing.post_by_chatter(chat, text, key=key)
+        return posting.post_by_chatter(chat, text, key=key)
 
     return socket_message(sent, "chat-alert", post, by_chatter=True)
 
@@ -217,7 +216,7 @@ def answer(slug):
         return _error("Choose one of the options.", "chat-alert", 400)
     try:
         changes = actions.answer(chat, seq, choice)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import files, invitations, left_messages, routing
+from data import files, invitations, left_messages, participants, posting, routing
+from data.changes import NoSuchChat, RoutingError
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
@@ -71,7 +72,7 @@ def _status_change(change):
     agent = Agent.get_by_id(current_user.id)
     try:
         changes = change(agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "status-error")
     announce(changes)
     return or_page(status_html(Agent.get_by_id(agent.id)), url_for("console.console"))
@@ -97,7 +98,7 @@ def accept(offer_id):
     offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         chat, changes = routing.accept(offer_id, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return controls_html(agent, Chat.get_by_id(chat.id), "active", None)
@@ -115,7 +116,7 @@ def reject(offer_id):
     offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         changes = routing.reject(offer_id, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return remove(f"tab-{offer.chat_id}", f"panel-{offer.chat_id}")
@@ -128,7 +129,7 @@ def send(chat_id):
     private = request.form.get("private") == "yes"
     return post_message(
         f"alert-{chat_id}",
-        lambda text, saved: routing.post_by_agent(chat, agent, text, private=private, files=saved),
+        lambda text, saved: posting.post_by_agent(chat, agent, text, private=private, files=saved),
     )
 
 
@@ -145,7 +146,7 @@ def post_message(alert, post, by_chatter=False):
         return _error(EMPTY, alert, 400)
     try:
         changes = post(text, saved)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         files.delete(f["token"] for f in saved)
         return _error(str(e), alert, 409)
     announce(changes, by_chatter)
@@ -167,9 +168,9 @@ def socket_message(sent, alert, post, by_chatter=False):
         return _refused(alert, TOO_LONG if text else EMPTY, key)
     try:
         changes = post(text, key)
-    except routing.NoSuchChat as e:  # no chat, so no place of its own to say so
+    except NoSuchChat as e:  # no chat, so no place of its own to say so
         return _refused("status-error", str(e), None)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _refused(alert, str(e), key)
     announce(changes, by_chatter)
     return ""
@@ -185,7 +186,7 @@ def socket_send(session_id, sent):
     return socket_message(
         sent,
         f"alert-{chat_id}",
-        lambda text, key: routing.post_in_session(chat_id, session_id, text, private=private, key=key),
+        lambda text, key: posting.post_in_session(chat_id, session_id, text, private=private, key=key),
     )
 
 
@@ -201,7 +202,7 @@ def end(chat_id):
         return render_template("partials/end_dialog.html", chat=chat)
     try:
         changes = routing.end_chat(chat, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
     controls = replace(controls_html(agent, Chat.get_by_id(chat_id), "ended", None))
@@ -224,22 +225,9 @@ def _agent_and_chat(chat_id, joined=True):
         chat = Chat.get_by_id(chat_id)
     except Chat.DoesNotExist:
         abort(404)
-    if (_participation if joined else _participation_ever)(chat_id, agent.id).first() is None:
+    if not participants.is_participant(chat_id, agent.id, ever=not joined):
         abort(404)
     return agent, chat
-
-
-# on every message an agent sends: compiled once (data.db.prepared)
-@prepared
-def _participation(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
-    return Participant.select(Participant.id).where(where).limit(1)
-
-
-@prepared
-def _participation_ever(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
-    return Participant.select(Participant.id).where(where).limit(1)
 
 
 def _error(message, target, status=400):

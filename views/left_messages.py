@@ -13,7 +13,8 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import availability, files, left_messages, routing
+from data import availability, files, left_messages
+from data.changes import RoutingError
 from data.db import connection
 from data.left_models import LeftFile, LeftMessage
 from data.models import Queue, now
@@ -51,7 +52,7 @@ def leave(slug):
         return _refused(queue, chat, form, {"files": f"Nothing was sent. {e}"}, who)
     try:
         message, changes = left_messages.leave(queue, name, email, text, saved, chat=chat)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         files.delete(f["token"] for f in saved)
         return _refused(queue, chat, form, {"chat": str(e)}, who, 409)
     announce(changes)
