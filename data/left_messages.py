@@ -9,6 +9,7 @@ import re
 from peewee import fn
 
 from data import files, left_mail, mail, routing
+from data.admin import Invalid
 from data.changes import Changes, RoutingError
 from data.db import write
 from data.left_models import LeftFile, LeftMail, LeftMessage
@@ -20,16 +21,8 @@ MAX_TEXT = 5000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class Refused(Exception):
-    """A message that cannot be left or answered as it is; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors):
-        super().__init__(" ".join(errors.values()))
-        self.errors = errors
-
-
 def check(name, email, text):
-    """The name, address and text, cleaned; Refused naming each field that is wrong."""
+    """The name, address and text, cleaned; Invalid naming each field that is wrong."""
     name = CONTROL.sub(" ", name or "").strip()
     email, text = (email or "").strip(), (text or "").strip()
     errors = {}
@@ -44,7 +37,7 @@ def check(name, email, text):
     elif len(text) > MAX_TEXT:
         errors["text"] = f"A message can hold at most {MAX_TEXT} characters."
     if errors:
-        raise Refused(errors)
+        raise Invalid(errors)
     return name, email, text
 
 
@@ -130,12 +123,12 @@ def concerned_agents(queue_id):
 
 
 def reply(message, agent, text):
-    """Queue the agent's reply to the chatter by e-mail; Refused if there is nothing to send."""
+    """Queue the agent's reply to the chatter by e-mail; Invalid if there is nothing to send."""
     text = (text or "").strip()
     if not text:
-        raise Refused({"reply": "Write your reply first."})
+        raise Invalid({"reply": "Write your reply first."})
     if len(text) > MAX_TEXT:
-        raise Refused({"reply": f"A reply can hold at most {MAX_TEXT} characters."})
+        raise Invalid({"reply": f"A reply can hold at most {MAX_TEXT} characters."})
     with write():
         return left_mail.queue_reply(LeftMessage.get_by_id(message.id), agent, text)
 

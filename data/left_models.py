@@ -6,7 +6,7 @@ Created beside data/models.py's tables by the schema setup (data/db.py), for new
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
 from data.db import BaseModel, ForeignKey
-from data.models import Agent, Attachment, Chat, Queue, new_token, now
+from data.models import Agent, Attachment, Chat, Queue, QueuedMail, new_token, now
 
 
 class LeftMessage(BaseModel):
@@ -54,23 +54,15 @@ class LeftFile(BaseModel):
     kind = Attachment.kind
 
 
-class LeftMail(BaseModel):
+class LeftMail(QueuedMail):
     """A mail about a message left: the team's "reply" to the chatter, or its "forward" to the queue's
     address. Queued and retried like a transcript (data/mail.py); a reply is also the record of it."""
 
     left_message = ForeignKey(LeftMessage, on_delete="CASCADE")
     kind = CharField()  # "reply" or "forward"
     agent = ForeignKey(Agent, null=True)  # who replied
-    to_address = CharField()
     reply_to = CharField(default="")
     text = TextField(default="")  # the reply as written
-    # "pending", "retrying", "sent" or "failed", as TranscriptMail
-    state = CharField(default="pending", index=True)
-    attempts = IntegerField(default=0)
-    next_try_at = DateTimeField(default=now, index=True)
-    created_at = DateTimeField(default=now)
-    sent_at = DateTimeField(null=True)
-    last_error = TextField(default="")
 
 
 LEFT_MODELS = [LeftMessage, LeftFile, LeftMail]

@@ -315,10 +315,10 @@ class Attachment(BaseModel):
         return labels.get(self.content_type, self.content_type.split("/")[-1].upper() + " image")
 
 
-class TranscriptMail(BaseModel):
-    """A transcript the chatter asked to have e-mailed: kept until sent or given up (data/mail.py)."""
+class QueuedMail(BaseModel):
+    """A mail kept until sent or given up (data/mail.py): what every table of queued mail holds.
+    No table of its own."""
 
-    chat = ForeignKey(Chat, backref="mails", on_delete="CASCADE")
     to_address = CharField()
     # "pending" (not tried yet), "retrying" (failed, tried again at next_try_at), "sent" or "failed"
     state = CharField(default="pending", index=True)
@@ -327,6 +327,12 @@ class TranscriptMail(BaseModel):
     created_at = DateTimeField(default=now)
     sent_at = DateTimeField(null=True)
     last_error = TextField(default="")
+
+
+class TranscriptMail(QueuedMail):
+    """A transcript the chatter asked to have e-mailed."""
+
+    chat = ForeignKey(Chat, backref="mails", on_delete="CASCADE")
 
 
 class Predefined(BaseModel):

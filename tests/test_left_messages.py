@@ -10,6 +10,7 @@ import pytest
 from orgs import fresh
 
 from data import availability, files, left_mail, left_messages, posting, retention, routing
+from data.admin import Invalid
 from data.changes import RoutingError
 from data.left_models import LeftFile, LeftMail, LeftMessage
 from data.models import Agent, AgentProfile, Chat, Message, now
@@ -109,7 +110,7 @@ def test_a_chat_an_agent_took_meanwhile_leaves_no_message(org):
     ],
 )
 def test_bad_input_is_refused_naming_the_field(name, email, text, field):
-    with pytest.raises(left_messages.Refused) as caught:
+    with pytest.raises(Invalid) as caught:
         left_messages.check(name, email, text)
     assert field in caught.value.errors
 
@@ -140,7 +141,7 @@ def test_a_reply_goes_to_the_chatter_with_reply_to_the_queues_address_and_keeps_
     org.support.email = "help@shop.example"
     org.support.save()
     message = leave(org.support)
-    with pytest.raises(left_messages.Refused):
+    with pytest.raises(Invalid):
         left_messages.reply(message, org.ann, "  ")
     left_messages.reply(message, org.ann, "We found it.")
     (reply,) = message.replies

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from data import availability, files, left_messages
+from data.admin import Invalid
 from data.changes import RoutingError
 from data.db import connection
 from data.left_models import LeftFile, LeftMessage
@@ -46,7 +47,7 @@ def leave(slug):
     try:
         name, email, text = left_messages.check(form["name"], form["email"], form["text"])
         saved = take_uploads(request)
-    except left_messages.Refused as e:
+    except Invalid as e:
         return _refused(queue, chat, form, e.errors, who)
     except files.FileRefused as e:
         return _refused(queue, chat, form, {"files": f"Nothing was sent. {e}"}, who)
@@ -140,7 +141,7 @@ def reply(message_id):
     message = _message_or_404(message_id)
     try:
         left_messages.reply(message, current_user, request.form.get("reply", ""))
-    except left_messages.Refused as e:
+    except Invalid as e:
         return _answer(message, e.errors, request.form.get("reply", "")), 400
     wake_sender()
     return _answer(message)
@@ -196,11 +197,7 @@ def notify(queue_id):
 @login_required
 def log():
     """Every message left, newest first, with its replies and who handled it (supervisors)."""
-    supervisors_only()
-    queue_id = request.args.get("queue", type=int)
-    messages = left_messages.visible_to(current_user)
-    if queue_id:
-        messages = messages.where(LeftMessage.queue == queue_id)
+    queue_id, messages = _logged()
     page = max(1, request.args.get("page", 1, type=int))
     return render_template(
         "messages.html",
@@ -220,14 +217,20 @@ def log():
 @login_required
 def log_export():
     """Download every message left (of one queue, if chosen) as JSON."""
+    _, messages = _logged()
+    body = json.dumps([left_messages.record(m) for m in messages], ensure_ascii=False, indent=2)
+    headers = {"Content-Disposition": f'attachment; filename="messages-left-{now():%Y%m%d-%H%M}.json"'}
+    return Response(body, mimetype="application/json", headers=headers)
+
+
+def _logged():
+    """For a supervisor: the queue chosen (or None) and the messages left there (or anywhere)."""
     supervisors_only()
     queue_id = request.args.get("queue", type=int)
     messages = left_messages.visible_to(current_user)
     if queue_id:
         messages = messages.where(LeftMessage.queue == queue_id)
-    body = json.dumps([left_messages.record(m) for m in messages], ensure_ascii=False, indent=2)
-    headers = {"Content-Disposition": f'attachment; filename="messages-left-{now():%Y%m%d-%H%M}.json"'}
-    return Response(body, mimetype="application/json", headers=headers)
+    return queue_id, messages
 
 
 # --- the longest wait -------------------------------------------------------------------------------
