@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from data import hours as opening_hours
 from data import queue_settings
+from data.db import plain_rows, prepared
 from data.left_models import LeftMessage
 from data.models import Agent, Chat, Profile, ProfileQueue, Queue, now
 
@@ -45,15 +46,19 @@ def is_open(queue, at=None):
 
 def staffed_queue_ids():
     """Ids of the queues some agent is available for now (logged on, not paused, on an enabled profile)."""
-    return {
-        queue_id
-        for (queue_id,) in ProfileQueue.select(ProfileQueue.queue)
+    return {queue_id for (queue_id,) in plain_rows(_staffed_queues())}
+
+
+# asked for every waiting chat's page and every change of an agent: compiled once (data.db.prepared)
+@prepared
+def _staffed_queues():
+    return (
+        ProfileQueue.select(ProfileQueue.queue)
         .join(Profile)
         .join(Agent, on=(Agent.profile == Profile.id))
         .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
         .distinct()
-        .tuples()
-    }
+    )
 
 
 def is_staffed(queue_id):
@@ -103,16 +108,19 @@ def waiting_in(queue_ids):
 def estimated_wait(queue_id, at=None):
     """The median of the waits (start to an agent's accept) of the queue's chats answered in the last
     hour; None with fewer than MIN_WAITS of them: no figure is better than a made-up one."""
-    at = at or now()
-    waits = [
-        accepted - created
-        for created, accepted in Chat.select(Chat.created_at, Chat.accepted_at)
-        .where((Chat.queue == queue_id) & (Chat.accepted_at > at - WAIT_WINDOW))
-        .tuples()
-    ]
+    since = str((at or now()) - WAIT_WINDOW)  # as SQLite holds times: ISO text, compared as text
+    rows = plain_rows(_answered_since(queue_id, since))
+    waits = [datetime.fromisoformat(accepted) - datetime.fromisoformat(created) for created, accepted in rows]
     if len(waits) < MIN_WAITS:
         return None
     return statistics.median(waits)
+
+
+@prepared  # on every render of a waiting chatter's status
+def _answered_since(queue_id, since):
+    return Chat.select(Chat.created_at, Chat.accepted_at).where(
+        (Chat.queue == queue_id) & (Chat.accepted_at > since)
+    )
 
 
 def say_wait(wait):

@@ -331,9 +331,10 @@ class ConsoleView:
 
     def render(self, event):
         kind, chat_id, *more = event
-        if kind == "status":  # the agent's status, or the count of messages left for them
-            agent = Agent.get_by_id(self.agent_id)
-            return replace(status_html(agent)) + replace(messages_link_html(agent))
+        if kind == "status":
+            return replace(status_html(Agent.get_by_id(self.agent_id)))
+        if kind == "inbox":  # how many messages left for them nobody has handled changed
+            return replace(messages_link_html(Agent.get_by_id(self.agent_id)))
         if kind == "log":
             return self._messages(chat_id, *more) if chat_id in self.shown else ""
         if kind == "update":

@@ -187,7 +187,7 @@ def download(token):
 def notify(queue_id):
     """The unhandled count changed for those who read the queue's messages: their consoles show it again."""
     for agent_id in left_messages.concerned_agents(queue_id):
-        hub.publish(f"agent:{agent_id}", ("status", agent_id))
+        hub.publish(f"agent:{agent_id}", ("inbox", agent_id))
 
 
 # --- supervisors: the organisation's log of them ----------------------------------------------------
