@@ -48,6 +48,8 @@ def leave(queue, name, email, text, saved_files=(), chat=None):
     with write():
         if chat is not None:
             chat = Chat.get_by_id(chat.id)
+            if chat.state == "ended":
+                raise RoutingError("This chat has ended.")
             if chat.state not in ("waiting", "offered"):
                 raise RoutingError("An agent has just taken your chat: carry on writing there.")
         message = LeftMessage.create(

@@ -143,6 +143,23 @@ def test_a_chat_started_with_nobody_there_is_offered_the_form_only_once_someone_
     assert rows(server, "select state from chat") == [("waiting",)]
 
 
+def test_a_chat_an_agent_took_meanwhile_leaves_no_message_and_says_why(server, people):
+    ann = people.agent(server, "ann", "Support desk")
+    chatter = people.chatter(server)
+    chat_id = chatter.start("Carl", "carl@example.com")
+    ann.accept(chat_id)
+    response = chatter.post(
+        "/chat/support/leave",
+        {"email": "carl@example.com", "text": "Too late?"},
+        files=[("files", ("a.txt", b"hi"))],
+    )
+    assert response.status_code == 409 and "just taken your chat" in response.text
+    assert 'id="leave-offer-' in response.text and "Send message" not in response.text  # the form goes
+    assert rows(server, "select count(*) from leftmessage") == [(0,)]
+    assert rows(server, "select state from chat") == [("active",)]
+    assert not list((server.folder / "files").iterdir())
+
+
 def test_the_widget_is_told_whether_anyone_can_take_a_chat(server, people):
     chatter = people.chatter(server)
     assert chatter.get("/chat/support/availability").json()["takes_chats"] is False

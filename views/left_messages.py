@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from data import availability, files, left_messages
 from data.admin import Invalid
@@ -23,7 +23,7 @@ from views.admin import supervisors_only
 from views.chat import _queue_or_404, _show, _verified, chat_from_cookie, leave_offer_html
 from views.console import messages_link_html
 from views.files import serve, take_uploads
-from views.fragments import or_page, replace
+from views.fragments import fill, or_page, replace
 from views.live import announce, hub
 from views.transcripts import wake_sender
 
@@ -53,9 +53,10 @@ def leave(slug):
         return _refused(queue, chat, form, {"files": f"Nothing was sent. {e}"}, who)
     try:
         message, changes = left_messages.leave(queue, name, email, text, saved, chat=chat)
-    except RoutingError as e:
+    except RoutingError as e:  # an agent took the chat meanwhile: the composer comes back, and why
         files.delete(f["token"] for f in saved)
-        return _refused(queue, chat, form, {"chat": str(e)}, who, 409)
+        gone = replace(leave_offer_html(chat, "")) + fill("chat-alert", f'<p class="error">{escape(e)}</p>')
+        return gone, 409, {"HX-Reswap": "none"}
     announce(changes)
     notify(queue.id)
     if queue.email:
