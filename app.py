@@ -6,8 +6,10 @@ import os
 import secrets
 import sys
 
-from flask import Flask, abort, render_template, request, session
+from flask import Flask, abort, request, session
 from flask_login import LoginManager
+from limits import parse_many as parse_rates
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from data import frame_origins, routing
 from data.db import connection, db, open_database
@@ -35,6 +37,16 @@ def settings_from_env():
         "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
         "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", "25"),
         "DEMO": os.environ.get("PARLEY_DEMO") == "1",
+        # what a trusted proxy says of the client (its address, HTTPS) is believed; none by default
+        "TRUSTED_PROXIES": count("PARLEY_TRUSTED_PROXIES", "0"),
+        # limits on the doors (views/limits.py, docs/SECURITY.md)
+        "LIMITS_STORAGE": limits_storage(os.environ.get("PARLEY_BUS_URL", "").strip()),
+        "LIMIT_SIGNIN_USER": rates("PARLEY_LIMIT_SIGNIN_USER", "5 per minute; 20 per hour"),
+        "LIMIT_SIGNIN_ADDRESS": rates("PARLEY_LIMIT_SIGNIN_ADDRESS", "20 per minute; 100 per hour"),
+        "LIMIT_CHAT_STARTS": rates("PARLEY_LIMIT_CHAT_STARTS", "10 per minute"),
+        "LIMIT_TRANSCRIPT_MAILS": rates("PARLEY_LIMIT_TRANSCRIPT_MAILS", "10 per hour"),
+        "FILES_PER_CHAT_MB": count("PARLEY_FILES_PER_CHAT_MB", "100"),
+        "MIN_FREE_DISK_MB": count("PARLEY_MIN_FREE_DISK_MB", "500"),
     }
 
 
@@ -80,6 +92,29 @@ def seconds(name, default):
     return value
 
 
+def count(name, default):
+    """The setting `name`, a whole number from 0 up."""
+    text = os.environ.get(name, default).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise SettingError(f"{name}: {text!r} is not a whole number, like {default}")
+    return int(text)
+
+
+def rates(name, default):
+    """The setting `name`: rates such as "5 per minute; 20 per hour" (Flask-Limiter's notation)."""
+    text = os.environ.get(name, default).strip()
+    try:
+        parse_rates(text)
+    except ValueError:
+        raise SettingError(f"{name}: {text!r} is not a rate like '5 per minute; 20 per hour'") from None
+    return text
+
+
+def limits_storage(bus_url):
+    """Where limits are counted: the Redis of PARLEY_BUS_URL (shared by every process), else memory."""
+    return bus_url if bus_url.startswith(("redis://", "rediss://")) else "memory://"
+
+
 def secret_key(folder):
     """PARLEY_SECRET_KEY, or one generated once and kept in the data folder."""
     key = os.environ.get("PARLEY_SECRET_KEY")
@@ -110,11 +145,20 @@ def create_app(background=False, **overrides):
     routing.settings = routing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # the client's address, scheme and host as the trusted proxies say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     open_database(app.config["DATA"])
     _init_mail(app)
+    _init_quota(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live, messages, transcripts, widget
+    from views import errors, files, limits
+
+    app.request_class = files.Request  # a file past 20 MB is refused while it streams in
+    errors.init_app(app)  # before the routes: ids too big for the database are 404s
+    limits.init_app(app)
+    from views import actions, auth, chat, console, live, messages, transcripts, widget
 
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
@@ -144,6 +188,15 @@ def _init_mail(app):
     )
     if identity.short_secret(app.config["IDENTITY_SECRET"]):
         app.logger.warning("PARLEY_IDENTITY_SECRET is shorter than 32 bytes: use a long random secret")
+
+
+def _init_quota(app):
+    from data import quota
+
+    quota.settings = quota.QuotaSettings(
+        per_chat=app.config["FILES_PER_CHAT_MB"] * quota.MB,
+        min_free=app.config["MIN_FREE_DISK_MB"] * quota.MB,
+    )
 
 
 def _init_requests(app):
@@ -189,6 +242,8 @@ def _init_requests(app):
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:  # over HTTPS, directly or through a trusted proxy: HTTPS from now on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
         if _chat_page():
@@ -206,20 +261,14 @@ def _init_requests(app):
 
     @app.get("/healthz")
     def healthz():
-        """Say the server accepts work."""
+        """Say whether the server accepts work: 503 with the reason when it cannot."""
+        from data import health
+
+        problem = health.problem()
+        if problem:
+            return f"unhealthy: {problem}", 503, {"Content-Type": "text/plain"}
         return "ok", 200, {"Content-Type": "text/plain"}
 
-    for code in (400, 403, 404, 405, 409, 413):
-        app.register_error_handler(code, _error_page)
-
-
-def _error_page(error):
-    """Show an error as a short page, or as a fragment for htmx to put in the page."""
-    if error.code == 413:
-        error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
-    if request.headers.get("HX-Request"):
-        return render_template("partials/error.html", message=error.description), error.code
-    return render_template("error.html", error=error), error.code
 
 
 def csrf_token():

@@ -4,26 +4,34 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from data import routing
-from data.models import Agent
+from data.signin import authenticate
+from views import limits
 from views.live import announce
 
 bp = Blueprint("auth", __name__)
 
 
+def _login_page(error):
+    return render_template("login.html", error=error, username=request.form.get("username", ""))
+
+
+# failed sign-ins (401) are counted per username and per client address, and slowed past each rate
 @bp.route("/login", methods=["GET", "POST"])
+@limits.limit(
+    "LIMIT_SIGNIN_USER", "failed sign-ins as this user", _login_page, limits.username, failures_only=True
+)
+@limits.limit("LIMIT_SIGNIN_ADDRESS", "failed sign-ins from your address", _login_page, failures_only=True)
 def login():
     """Show the sign-in form; sign the agent in on good credentials."""
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        agent = Agent.get_or_none(Agent.username == username)
-        if agent is not None and agent.enabled and agent.check_password(request.form.get("password", "")):
+        agent = authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        if agent is not None:
             session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
             login_user(agent)
             return redirect(_safe_next(request.args.get("next")))
         error = "Wrong username or password."
-    status = 401 if error else 200
-    return render_template("login.html", error=error, username=request.form.get("username", "")), status
+    return _login_page(error), 401 if error else 200
 
 
 def _safe_next(target):

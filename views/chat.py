@@ -163,7 +163,10 @@ def send(slug):
     """Send the chatter's message."""
     chat = _own_chat(slug)
     return post_message(
-        "chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved), by_chatter=True
+        "chat-alert",
+        chat.id,
+        lambda text, saved, key: routing.post_by_chatter(chat, text, files=saved, key=key),
+        by_chatter=True,
     )
 
 

@@ -122,26 +122,33 @@ def send(chat_id):
     private = request.form.get("private") == "yes"
     return post_message(
         f"alert-{chat_id}",
-        lambda text, saved: routing.post_by_agent(chat, agent, text, private=private, files=saved),
+        chat_id,
+        lambda text, saved, key: routing.post_by_agent(chat, agent, text, private=private, files=saved, key=key),
     )
 
 
-def post_message(alert, post, by_chatter=False):
-    """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
+def post_message(alert, chat_id, post, by_chatter=False):
+    """Check the composer's text, files and key, then `post(text, saved_files, key)`; errors go to
+    `alert`. The key, as on the socket, stores a message sent twice (a double POST) once."""
     text = request.form.get("text", "").strip()
+    key = request.form.get("key") or None
+    if key is not None and not CLIENT_KEY.fullmatch(key):
+        return _error(UNREADABLE, alert, 400)
     if len(text) > MAX_MESSAGE:
         return _error(TOO_LONG, alert, 400)
     try:
-        saved = take_uploads(request)
+        saved = take_uploads(request, chat_id)
     except files.FileRefused as e:
         return _error(f"Nothing was sent. {e}", alert, 400)
     if not text and not saved:
         return _error(EMPTY, alert, 400)
     try:
-        changes = post(text, saved)
+        changes = post(text, saved, key)
     except routing.RoutingError as e:
         files.delete(f["token"] for f in saved)
         return _error(str(e), alert, 409)
+    if not changes.fresh:  # its key was stored already: the files of this copy are not needed
+        files.delete(f["token"] for f in saved)
     announce(changes, by_chatter)
     return "", 204
 
