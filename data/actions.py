@@ -5,6 +5,7 @@ import re
 
 from data import routing
 from data.db import write
+from data.inputs import single_line
 from data.models import Chat, Message, OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
 
 MAX_OPTIONS = 10
@@ -35,8 +36,8 @@ def fill(text, chat, agent):
 
 def check_options(question, options):
     """Clean a question and its options; raise RoutingError naming what is wrong."""
-    question = question.strip()
-    options = [o.strip() for o in options if o.strip()]
+    question = single_line(question)  # one line each in a transcript
+    options = [single_line(o) for o in options if single_line(o)]
     if not question:
         raise routing.RoutingError("Write the question.")
     if len(question) > MAX_QUESTION:

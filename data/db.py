@@ -43,6 +43,9 @@ def open_database(folder):
             "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
             " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
         )
+        database.execute_sql(
+            "CREATE UNIQUE INDEX IF NOT EXISTS chat_start_key ON chat (start_key) WHERE start_key IS NOT NULL"
+        )
         for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
             database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
     return database

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from data.inputs import breaks_line
+
 log = logging.getLogger("parley.identity")
 
 MAX_TOKEN = 4096  # characters: a name, an address and a signature fit many times over
@@ -20,7 +22,6 @@ MAX_AHEAD = 24 * 3600  # seconds `exp` may lie in the future
 LEEWAY = 30  # seconds of clock difference forgiven between the host site and Parley
 MAX_NAME = 80
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MIN_SECRET = 32  # bytes, what RFC 7518 asks of an HS256 key
 
 # PyJWT warns about a short secret on every decode; Parley says so once when it starts (short_secret)
@@ -88,9 +89,9 @@ def _problem(claims, now):
     name, email = name.strip(), email.strip()
     if not name and not email:
         return "name and email are both empty"
-    if len(name) > MAX_NAME or CONTROL.search(name):
+    if len(name) > MAX_NAME or breaks_line(name):
         return "name too long or with control characters"
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and (len(email) > 254 or not EMAIL.match(email) or breaks_line(email)):
         return "email is not an e-mail address"
     return ""
 

@@ -11,11 +11,19 @@ MAX_INTEGER = 2**63 - 1  # SQLite's largest integer
 DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: int() also reads "²" and "٣", which no form sends
 
 
+CONTROL = ("Cc", "Zl", "Zp")  # control characters (CR, LF, NUL, ESC, DEL…) and Unicode's line breaks
+
+
 def single_line(text):
     """`text` on one line: line breaks and other runs of white space become one space, and other
-    control characters (NUL, ESC, DEL…) go."""
-    kept = "".join(ch for ch in str(text or "") if ch.isspace() or unicodedata.category(ch) != "Cc")
+    control characters go."""
+    kept = "".join(ch for ch in str(text or "") if ch.isspace() or unicodedata.category(ch) not in CONTROL)
     return " ".join(kept.split())
+
+
+def breaks_line(text):
+    """Whether `text` holds a line break or another control character: where one is refused."""
+    return any(unicodedata.category(ch) in CONTROL for ch in text)
 
 
 def whole_number(text):

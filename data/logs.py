@@ -9,12 +9,13 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from peewee import SQL, fn
 
 from data import search_index
 from data.db import db
+from data.inputs import whole_number
 from data.models import Agent, Chat, Message, Participant, Queue
 
 PAGE_SIZE = 50
@@ -72,8 +73,8 @@ class Filters:
         for name in ("queue", "agent"):
             raw = arg(name)
             if raw:
-                if raw.isdigit():
-                    setattr(filters, name, int(raw))
+                if whole_number(raw) is not None:
+                    setattr(filters, name, whole_number(raw))
                 else:
                     filters.errors[name] = f"Choose a {name} from the list."
         for name in ("since", "until"):
@@ -119,7 +120,7 @@ def find_chats(filters):
     if filters.since is not None:
         chats = chats.where(Chat.created_at >= datetime.combine(filters.since, time.min))
     if filters.until is not None:
-        chats = chats.where(Chat.created_at < datetime.combine(filters.until + timedelta(days=1), time.min))
+        chats = chats.where(Chat.created_at <= datetime.combine(filters.until, time.max))  # 9999-12-31 too
     if filters.state is not None:
         chats = chats.where(Chat.state == filters.state)
     expression = match_expression(filters.text)

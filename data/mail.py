@@ -19,12 +19,12 @@ from urllib.parse import unquote, urlsplit
 
 from data import transcript
 from data.db import write
+from data.inputs import breaks_line
 from data.models import Chat, TranscriptMail, now
 
 log = logging.getLogger("parley.mail")
 
 EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SMTP_TIMEOUT = 20  # seconds for one connection to the mail server
 RATE_WINDOW = timedelta(hours=1)
 
@@ -88,7 +88,7 @@ def check_address(address):
     address = (address or "").strip()
     if not address:
         raise MailRefused("Give the e-mail address to send the transcript to.")
-    if CONTROL.search(address) or not address.isascii():
+    if breaks_line(address) or not address.isascii():
         raise MailRefused("An e-mail address cannot hold line breaks or other special characters.")
     if len(address) > 254 or not EMAIL.match(address):
         raise MailRefused("This does not look like an e-mail address.")
@@ -103,7 +103,7 @@ def _header_text(value):
 def build_message(to, subject, body, sender):
     """An EmailMessage; MailRefused if any header value could break out of its line."""
     for value in (to, subject, sender):
-        if CONTROL.search(value):
+        if breaks_line(value):
             raise MailRefused("A header cannot hold line breaks.")
     message = EmailMessage()
     message["From"] = sender  # the operator's PARLEY_MAIL_FROM, e.g. "Parley <help@shop.example>"
@@ -143,7 +143,20 @@ def queue_transcript(chat, address, at=None):
                 f"A chat's transcript can be e-mailed at most {settings.per_hour} times an hour. "
                 "Please try again later, or download it."
             )
+        if _another_address(chat, address):
+            raise MailRefused(
+                "The transcript can go to the address given in the chat and to one other address only. "
+                "Please download it instead."
+            )
         return TranscriptMail.create(chat=chat, to_address=address, created_at=at, next_try_at=at)
+
+
+def _another_address(chat, address):
+    """Whether `address` would be a second address besides the chat's own: the organisation's sender
+    must not become a way to mail anyone, so a chat may mail one address of its choice at most."""
+    own = {chat.chatter_email.lower()} if chat.chatter_email else set()
+    others = {m.to_address.lower() for m in TranscriptMail.select().where(TranscriptMail.chat == chat)} - own
+    return address.lower() not in own | others and len(others) >= 1
 
 
 def mails_of(chat_id):

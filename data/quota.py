@@ -30,7 +30,9 @@ class NoRoom(files.FileRefused):
 
 def check_room(chat_id, incoming):
     """Raise NoRoom unless `incoming` more bytes of files fit in the chat and on the disk."""
-    held = Attachment.select(fn.COALESCE(fn.SUM(Attachment.size), 0)).where(Attachment.chat == chat_id).scalar()
+    held = (
+        Attachment.select(fn.COALESCE(fn.SUM(Attachment.size), 0)).where(Attachment.chat == chat_id).scalar()
+    )
     if held + incoming > settings.per_chat:
         raise NoRoom(
             f"A chat can hold at most {settings.per_chat // MB} MB of files, and this one holds "

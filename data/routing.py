@@ -520,17 +520,24 @@ def _why_not(offer_id, agent):
 
 
 def expire_offers(at=None):
-    """Treat every offer past its deadline as rejected and pause its agent."""
+    """Treat every offer past its deadline as rejected and pause its agent, unless the chatter's page
+    was gone (or never connected) by then: such a chat had nobody to answer, so no one missed it."""
     changes = Changes()
     at = at or now()
     with write():
         for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
-            pause(offer.agent, reason="You missed an offer, so you were paused.")
+            if not _chatter_away(offer.chat_id):
+                pause(offer.agent, reason="You missed an offer, so you were paused.")
             _unanswered(offer, at, changes, "did not answer")
             changes.agents.add(offer.agent_id)
         dispatch(changes, at)
     return changes
+
+
+def _chatter_away(chat_id):
+    away = Chat.chatter_away_since.is_null(False) | Chat.chatter_left_at.is_null(False)
+    return Chat.select().where((Chat.id == chat_id) & away).exists()
 
 
 def check_away(at=None):

@@ -4,6 +4,7 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from data import actions, invitations, routing
+from data.inputs import whole_number
 from data.models import Agent, Queue
 from views.console import _agent_and_chat, invite_status_html
 from views.fragments import replace
@@ -73,8 +74,9 @@ def invite(chat_id):
     """Send the invitation; only one may be pending in a chat at a time."""
     agent, chat = _agent_and_chat(chat_id)
     kind, _, ident = request.form.get("invitee", "").partition(":")
-    invitee = Agent.get_or_none(Agent.id == ident) if kind == "agent" and ident.isdigit() else None
-    queue = Queue.get_or_none(Queue.id == ident) if kind == "queue" and ident.isdigit() else None
+    ident = whole_number(ident)
+    invitee = Agent.get_or_none(Agent.id == ident) if kind == "agent" and ident is not None else None
+    queue = Queue.get_or_none(Queue.id == ident) if kind == "queue" and ident is not None else None
     if invitee is None and queue is None:
         return _invite_form(chat, "Choose whom to invite.", 400)
     stay = request.form.get("stay") == "yes"

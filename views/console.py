@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from data import files, invitations, routing
 from data.db import prepared
+from data.inputs import whole_number
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
@@ -43,7 +44,7 @@ def console():
 @bp.post("/status/logon")
 def log_on():
     """Log on with the chosen profile."""
-    profile = Profile.get_or_none(Profile.id == request.form.get("profile", type=int))
+    profile = Profile.get_or_none(Profile.id == whole_number(request.form.get("profile")))
     if profile is None:
         return _error("Choose one of your profiles.", "status-error")
     return _status_change(lambda agent: routing.log_on(agent, profile))
@@ -123,7 +124,9 @@ def send(chat_id):
     return post_message(
         f"alert-{chat_id}",
         chat_id,
-        lambda text, saved, key: routing.post_by_agent(chat, agent, text, private=private, files=saved, key=key),
+        lambda text, saved, key: routing.post_by_agent(
+            chat, agent, text, private=private, files=saved, key=key
+        ),
     )
 
 

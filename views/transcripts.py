@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request, url_for
 from data import mail
 from data.db import connection
 from data.models import Chat
+from views import limits
 from views.chat import _own_chat
 from views.fragments import or_page
 from views.live import hub
@@ -16,7 +17,12 @@ bp = Blueprint("transcripts", __name__)
 _wake = threading.Event()  # set when a mail is queued: the sender tries it at once
 
 
+def _too_many_mails(message):
+    return status_html(_own_chat(request.view_args["slug"]), error=message)
+
+
 @bp.post("/chat/<slug>/transcript/email")
+@limits.limit("LIMIT_TRANSCRIPT_MAILS", "transcripts e-mailed from your address", _too_many_mails)
 def email(slug):
     """Queue the ended chat's transcript for the address the chatter gave."""
     chat = _own_chat(slug)
