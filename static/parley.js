@@ -80,8 +80,17 @@
     if (form.matches && form.matches("form[data-composer]") && e.detail.successful) sent(form);
   });
 
+  // a composer's POST carries a key, kept until it went through: sent twice, it is stored once
+  document.addEventListener("htmx:configRequest", function (e) {
+    var form = e.detail.elt;
+    if (!form.matches || !form.matches("form[data-composer]")) return;
+    form.dataset.key = form.dataset.key || newKey();
+    e.detail.parameters.key = form.dataset.key;
+  });
+
   // only the text and files go: private mode stays as the agent set it
   function sent(form) {
+    delete form.dataset.key;
     var box = form.querySelector("textarea");
     box.value = "";
     setFiles(form, []);
