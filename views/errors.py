@@ -31,7 +31,7 @@ def init_app(app):
 
 def error_page(error):
     """Show an error as a short page, or as a fragment for htmx to put in the page."""
-    if error.code in MESSAGES:
+    if error.code in MESSAGES and error.description == type(error).description:  # Werkzeug's own
         error.description = MESSAGES[error.code]
     return show(error), error.code
 

@@ -37,20 +37,21 @@ class Request(flask.Request):
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         stream = super()._get_file_stream(total_content_length, content_type, filename, content_length)
-        return CappedFile(stream, files.MAX_SIZE)
+        return CappedFile(stream, files.MAX_SIZE, filename)
 
 
 class CappedFile:
-    """An upload's spool file that refuses to grow past `limit` bytes."""
+    """An upload's spool file that refuses to grow past `limit` bytes, naming the file."""
 
-    def __init__(self, stream, limit):
+    def __init__(self, stream, limit, filename):
         self._stream = stream
         self._room = limit
+        self._name = files.display_name(filename)
 
     def write(self, data):
         self._room -= len(data)
         if self._room < 0:
-            raise RequestEntityTooLarge()
+            raise RequestEntityTooLarge(f"Nothing was sent. {self._name}: the file is larger than 20 MB.")
         return self._stream.write(data)
 
     def __getattr__(self, name):  # read, seek, tell, close…: the spool file's own

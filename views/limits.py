@@ -6,6 +6,7 @@ username. The counts live in this process's memory, or in the Redis of PARLEY_BU
 process then shares. A request over a limit changes nothing and is told how long to wait.
 """
 
+import math
 import time
 
 from flask import current_app, make_response, request
@@ -30,7 +31,7 @@ def limit(setting, what, show=None, key=get_remote_address, failures_only=False)
     count only answers that say the request failed (401)."""
 
     def breached(request_limit):
-        seconds = max(1, request_limit.reset_at - int(time.time()))
+        seconds = max(1, math.ceil(request_limit.window[0] - time.time()))  # [0]: when it resets
         message = f"Too many {what}. Please try again in {seconds} seconds."
         response = make_response(show(message) if show else errors.show(TooManyRequests(message)), 429)
         response.headers["Retry-After"] = str(seconds)
