@@ -105,19 +105,22 @@ def test_verified_values_win_over_typed_ones(verifying_server, people):
     assert "Mallory" not in shown
 
 
-def test_start_a_new_chat_keeps_the_host_sites_identity_and_page(verifying_server, people):
+def test_start_a_new_chat_keeps_the_host_sites_page_and_never_its_identity(verifying_server, people):
+    """On a shared browser the next person must not chat as the last one (issue 14, §4)."""
     server = verifying_server
     chatter = people.chatter(server)  # in a widget's frame, whose URL the host page set only once
     start(chatter, "?identity=" + identity() + "&from=" + quote("https://shop.example/boots"))
     assert chatter.end().status_code == 200
     page = chatter.post("/chat/support/new", {"csrf_token": chatter.token}, False)
-    assert 'value="Vera Verified"' in page.text and "readonly" in page.text
+    assert "?identity=" not in page.url and "from=" in page.url
+    assert "Vera Verified" not in page.text and "readonly" not in page.text
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
-    assert chatter.post("/chat/support", fields, False).status_code == 200
-    assert (
-        rows(server, "select chatter_name, name_verified, email_verified, started_from from chat")
-        == [("Vera Verified", 1, 1, "https://shop.example/boots")] * 2
-    )
+    assert "identity" not in fields
+    assert chatter.post("/chat/support", {**fields, "name": "Next Person"}, False).status_code == 200
+    assert rows(server, "select chatter_name, name_verified, email_verified, started_from from chat") == [
+        ("Vera Verified", 1, 1, "https://shop.example/boots"),
+        ("Next Person", 0, 0, "https://shop.example/boots"),
+    ]
 
 
 def test_a_token_for_the_email_alone_verifies_only_the_email(verifying_server, people):
