@@ -1,133 +1,20 @@
-"""Parley: create_app() builds the web application; main() is the `parley` command."""
+"""Parley's web application: create_app() and what every request goes through."""
 
-import argparse
-import math
 import os
 import secrets
-import sys
 
 from flask import Flask, abort, request, session
 from flask_login import LoginManager
-from limits import parse_many as parse_rates
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from data import frame_origins, routing
-from data.db import connection, db, open_database
+from data import frame_origins, timing
+from data.db import db
 from data.models import Agent
+from data.schema import open_database
+from settings import secret_key, settings_from_env
 
-DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
-
-
-class SettingError(ValueError):
-    """A PARLEY_* setting that cannot be used; the text names it."""
-
-
-def settings_from_env():
-    """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
-    return {
-        "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
-        "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
-        "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
-        "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
-        "FRAME_ORIGINS": env_frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
-        "SMTP_URL": smtp_url(os.environ.get("PARLEY_SMTP_URL", "").strip()),
-        "MAIL_FROM": os.environ.get("PARLEY_MAIL_FROM", "").strip() or "parley@localhost",
-        "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
-        "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", "25"),
-        "DEMO": os.environ.get("PARLEY_DEMO") == "1",
-        # what a trusted proxy says of the client (its address, HTTPS) is believed; none by default
-        "TRUSTED_PROXIES": count("PARLEY_TRUSTED_PROXIES", "0"),
-        # limits on the doors (views/limits.py, docs/SECURITY.md)
-        "LIMITS_STORAGE": limits_storage(os.environ.get("PARLEY_BUS_URL", "").strip()),
-        "LIMIT_SIGNIN_USER": rates("PARLEY_LIMIT_SIGNIN_USER", "5 per minute; 20 per hour"),
-        "LIMIT_SIGNIN_ADDRESS": rates("PARLEY_LIMIT_SIGNIN_ADDRESS", "20 per minute; 100 per hour"),
-        "LIMIT_CHAT_STARTS": rates("PARLEY_LIMIT_CHAT_STARTS", "10 per minute"),
-        "LIMIT_TRANSCRIPT_MAILS": rates("PARLEY_LIMIT_TRANSCRIPT_MAILS", "10 per hour"),
-        "FILES_PER_CHAT_MB": count("PARLEY_FILES_PER_CHAT_MB", "100"),
-        "MIN_FREE_DISK_MB": count("PARLEY_MIN_FREE_DISK_MB", "500"),
-    }
-
-
-def env_frame_origins(text):
-    """PARLEY_FRAME_ORIGINS: space-separated origins (https://shop.example, https://*.shop.example)."""
-    origins, error = frame_origins.parse(text)
-    if error:
-        raise SettingError(f"PARLEY_FRAME_ORIGINS: {error}")
-    return origins
-
-
-def smtp_url(text):
-    from data.mail import parse_smtp_url
-
-    if text:
-        try:
-            parse_smtp_url(text)
-        except ValueError as e:
-            raise SettingError(f"PARLEY_SMTP_URL: {e}") from None
-    return text
-
-
-def retry_delays(text):
-    """PARLEY_MAIL_RETRY_DELAYS: seconds before each retry of a failed transcript mail."""
-    try:
-        delays = tuple(float(d) for d in text.replace(",", " ").split())
-    except ValueError:
-        delays = (-1,)
-    if any(d < 0 for d in delays):
-        raise SettingError(f"PARLEY_MAIL_RETRY_DELAYS: {text!r} is not a list of seconds like '30 120 600'")
-    return delays
-
-
-def seconds(name, default):
-    """The setting `name`, a number of seconds above zero."""
-    text = os.environ.get(name, default)
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (0 < value < math.inf):
-        raise SettingError(f"{name}: {text!r} is not a number of seconds above 0, like 25")
-    return value
-
-
-def count(name, default):
-    """The setting `name`, a whole number from 0 up."""
-    text = os.environ.get(name, default).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise SettingError(f"{name}: {text!r} is not a whole number, like {default}")
-    return int(text)
-
-
-def rates(name, default):
-    """The setting `name`: rates such as "5 per minute; 20 per hour" (Flask-Limiter's notation)."""
-    text = os.environ.get(name, default).strip()
-    try:
-        parse_rates(text)
-    except ValueError:
-        raise SettingError(f"{name}: {text!r} is not a rate like '5 per minute; 20 per hour'") from None
-    return text
-
-
-def limits_storage(bus_url):
-    """Where limits are counted: the Redis of PARLEY_BUS_URL (shared by every process), else memory."""
-    return bus_url if bus_url.startswith(("redis://", "rediss://")) else "memory://"
-
-
-def secret_key(folder):
-    """PARLEY_SECRET_KEY, or one generated once and kept in the data folder."""
-    key = os.environ.get("PARLEY_SECRET_KEY")
-    if key:
-        return key
-    path = os.path.join(folder, "secret_key")
-    if not os.path.exists(path):
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    with open(path) as f:
-        return f.read().strip()
 
 
 def create_app(background=False, **overrides):
@@ -142,7 +29,7 @@ def create_app(background=False, **overrides):
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
     )
-    routing.settings = routing.Settings(
+    timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
     proxies = app.config["TRUSTED_PROXIES"]
@@ -284,158 +171,3 @@ def _init_login(app):
     manager.session_protection = "basic"
 
     manager.user_loader(Agent.for_session)
-
-
-# --- the `parley` command --------------------------------------------------------------------
-
-
-def main(argv=None):
-    """Run the `parley` command line."""
-    parser = argparse.ArgumentParser(prog="parley", description="Parley, a web chat desk for support teams.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the server", description="Start the Parley server.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    serve.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
-    serve.add_argument(
-        "--demo", action="store_true", help="load the demo organisation into an empty database"
-    )
-    load = commands.add_parser(
-        "load", help="apply an organisation file", description="Apply an organisation file."
-    )
-    load.add_argument("file", help="the organisation file (TOML)")
-    load.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
-    export = commands.add_parser(
-        "export",
-        help="write the organisation file",
-        description="Write the stored organisation as a file for `parley load`. Passwords are not "
-        "exported: agents without a password in the file keep theirs when it is loaded.",
-    )
-    export.add_argument("file", help="where to write it (TOML); - for standard output")
-    export.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
-    for name, does in (
-        ("export-chatter", "print every chat of the chatter with this e-mail address as JSON"),
-        ("delete-chatter", "delete every ended chat of the chatter with this e-mail address"),
-    ):
-        chatter = commands.add_parser(name, help=does, description=does[0].upper() + does[1:] + ".")
-        chatter.add_argument("email", help="the e-mail address the chatter gave (any case)")
-        chatter.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
-    args = parser.parse_args(argv)
-    if args.data:
-        os.environ["PARLEY_DATA"] = args.data
-    try:
-        settings_from_env()
-    except SettingError as e:
-        print(f"parley: {e}", file=sys.stderr)
-        return 2
-    if args.command == "load":
-        return _load(args.file)
-    if args.command == "export":
-        return _export(args.file)
-    if args.command == "export-chatter":
-        return _export_chatter(args.email)
-    if args.command == "delete-chatter":
-        return _delete_chatter(args.email)
-    return _serve(args)
-
-
-def _load(path):
-    from data.org import OrgError, load_file
-
-    open_database(settings_from_env()["DATA"])
-    try:
-        with connection():
-            counts = load_file(path)
-    except OrgError as e:
-        print(f"parley load: {e}", file=sys.stderr)
-        print("Nothing was changed.", file=sys.stderr)
-        return 1
-    print("Loaded " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
-    return 0
-
-
-def _export(path):
-    from data.models import now
-    from data.org_export import export_text
-
-    open_database(settings_from_env()["DATA"])
-    with connection():
-        text = export_text(now())
-    if path == "-":
-        sys.stdout.write(text)
-        return 0
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"Wrote the organisation to {path} (passwords are not exported).")
-    return 0
-
-
-def _export_chatter(email):
-    import json
-
-    from data.retention import export_chatter
-
-    open_database(settings_from_env()["DATA"])
-    with connection():
-        found = export_chatter(email)
-    json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    if not found["chats"]:
-        print(f"parley export-chatter: no chats of {email}", file=sys.stderr)
-    return 0
-
-
-def _delete_chatter(email):
-    from data.retention import delete_chatter
-
-    open_database(settings_from_env()["DATA"])
-    with connection():
-        deleted, still_open = delete_chatter(email)
-    print(f"Deleted {deleted} chat{'s' * (deleted != 1)} of {email}.")
-    if still_open:
-        print(
-            f"{still_open} chat{'s are' if still_open != 1 else ' is'} still open and kept: "
-            "run this again once they have ended.",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
-
-
-def _serve(args):
-    from data.org import load_file
-
-    folder = settings_from_env()["DATA"]
-    open_database(folder)
-    demo = False
-    with connection():
-        if args.demo and not Agent.select().exists():
-            load_file(DEMO_FILE)
-            demo = True
-            print("Loaded the demo organisation. Log in as (username / password):")
-            for line in _demo_logins():
-                print("  " + line)
-        elif args.demo:
-            print("The database already holds an organisation; the demo was not loaded.")
-    # /demo/host signs identities with the real secret: never beside an organisation of one's own
-    if demo:
-        os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
-        print("A pretend host site with the chat widget: /demo/host")
-    db.close_all()
-    from server import run
-
-    return run(args.host, args.port)
-
-
-def _demo_logins():
-    import tomllib
-
-    with open(DEMO_FILE, "rb") as f:
-        agents = tomllib.load(f)["agent"]
-    for a in agents:
-        role = "supervisor" if a.get("supervisor") else "agent"
-        yield f"{a['username']} / {a['password']}  ({a['name']}, {role})"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,8 +27,11 @@ class Worker(GeventWorker):
 
 
 class Server(BaseApplication):
-    def __init__(self, host, port):
+    """gunicorn serving the app that `create_app(background=True)` builds in the worker."""
+
+    def __init__(self, host, port, create_app):
         self.bind = f"{host}:{port}"
+        self.create_app = create_app
         super().__init__()
 
     def load_config(self):
@@ -50,9 +53,7 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from app import create_app
-
-        app = create_app(background=True)
+        app = self.create_app(background=True)
         # what start-up made lives as long as the process: no collection need walk it again
         gc.collect()
         gc.freeze()
@@ -61,9 +62,9 @@ class Server(BaseApplication):
         return app
 
 
-def run(host, port):
-    """Serve until SIGTERM or Ctrl+C."""
+def run(host, port, create_app):
+    """Serve the app `create_app` builds until SIGTERM or Ctrl+C."""
     url_host = f"[{host}]" if ":" in host else host
     print(f"Parley is running at http://{url_host}:{port}/  (Ctrl+C to stop)", flush=True)
-    Server(host, port).run()
+    Server(host, port, create_app).run()
     return 0

@@ -141,7 +141,7 @@ class Parley(Server):
         org = self.folder / "org.toml"
         org.write_text(org_toml(agents, max_chats))
         subprocess.run(
-            [sys.executable, "-m", "app", "load", str(org), "--data", str(self.data)],
+            [sys.executable, "-m", "cli", "load", str(org), "--data", str(self.data)],
             cwd=ROOT,
             env=self.env(),
             check=True,
@@ -157,7 +157,7 @@ class Parley(Server):
         )
 
     def command(self):
-        return [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
 
 class Baseline(Server):

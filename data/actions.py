@@ -3,10 +3,12 @@
 import json
 import re
 
-from data import routing
+from data.changes import Changes, RoutingError
+from data.checks import single_line
 from data.db import write
-from data.inputs import single_line
 from data.models import Chat, Message, OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
+from data.participants import is_participant
+from data.posting import post
 
 MAX_OPTIONS = 10
 MAX_QUESTION = 300
@@ -39,55 +41,55 @@ def check_options(question, options):
     question = single_line(question)  # one line each in a transcript
     options = [single_line(o) for o in options if single_line(o)]
     if not question:
-        raise routing.RoutingError("Write the question.")
+        raise RoutingError("Write the question.")
     if len(question) > MAX_QUESTION:
-        raise routing.RoutingError(f"The question can hold at most {MAX_QUESTION} characters.")
+        raise RoutingError(f"The question can hold at most {MAX_QUESTION} characters.")
     if not 2 <= len(options) <= MAX_OPTIONS:
-        raise routing.RoutingError(f"Give between 2 and {MAX_OPTIONS} options.")
+        raise RoutingError(f"Give between 2 and {MAX_OPTIONS} options.")
     if any(len(o) > MAX_OPTION for o in options):
-        raise routing.RoutingError(f"An option can hold at most {MAX_OPTION} characters.")
+        raise RoutingError(f"An option can hold at most {MAX_OPTION} characters.")
     if len({o.casefold() for o in options}) < len(options):
-        raise routing.RoutingError("Each option must be different.")
+        raise RoutingError("Each option must be different.")
     return question, options
 
 
 def offer_options(chat, agent, question, options):
     """Ask the chatter a question with buttons to answer it."""
     question, options = check_options(question, options)
-    changes = routing.Changes()
+    changes = Changes()
     with write():
         chat = Chat.get_by_id(chat.id)
         if chat.state == "ended":
-            raise routing.RoutingError("This chat has ended.")
-        if not routing.is_participant(chat, agent):
-            raise routing.RoutingError("You are not in this chat.")
-        message = routing.post(chat, "agent", question, agent=agent, changes=changes)
+            raise RoutingError("This chat has ended.")
+        if not is_participant(chat, agent):
+            raise RoutingError("You are not in this chat.")
+        message = post(chat, "agent", question, agent=agent, changes=changes)
         Message.update(kind="options", options=json.dumps(options)).where(Message.id == message.id).execute()
     return changes
 
 
 def answer(chat, seq, choice):
     """Record the chatter's choice; the first answer to a question wins, later clicks change nothing."""
-    changes = routing.Changes()
+    changes = Changes()
     with write():
         chat = Chat.get_by_id(chat.id)
         question = Message.get_or_none(
             (Message.chat == chat) & (Message.seq == seq) & (Message.kind == "options")
         )
         if question is None or question.private:
-            raise routing.RoutingError("There is no such question.")
+            raise RoutingError("There is no such question.")
         if not 0 <= choice < len(question.option_list):
-            raise routing.RoutingError("There is no such option.")
+            raise RoutingError("There is no such option.")
         if chat.state == "ended":
-            raise routing.RoutingError("This chat has ended.")
+            raise RoutingError("This chat has ended.")
         won = (
             Message.update(choice=choice)
             .where((Message.id == question.id) & Message.choice.is_null())
             .execute()
         )
         if not won:
-            raise routing.RoutingError("This question has already been answered.")
-        reply = routing.post(chat, "chatter", question.option_list[choice], changes=changes)
+            raise RoutingError("This question has already been answered.")
+        reply = post(chat, "chatter", question.option_list[choice], changes=changes)
         Message.update(kind="answer", answer_to=seq, choice=choice).where(Message.id == reply.id).execute()
         changes.updated.add((chat.id, seq))
     return changes

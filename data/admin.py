@@ -14,8 +14,10 @@ from peewee import fn
 
 from data import routing
 from data.actions import check_options
+from data.changes import Changes, RoutingError
+from data.checks import single_line, whole_number
 from data.db import write
-from data.inputs import single_line, whole_number
+from data.dispatch import load_of
 from data.models import (
     Agent,
     AgentProfile,
@@ -98,7 +100,7 @@ def save_queue(queue, name, enabled=True):
         queue = queue or Queue()
         queue.name, queue.slug, queue.enabled = name, Queue.slug_for(name), bool(enabled)
         queue.save()
-    changes = routing.Changes()
+    changes = Changes()
     changes.queues.add(queue.id)
     return queue, changes
 
@@ -110,7 +112,7 @@ def save_profile(profile, name, queue_ids, enabled=True):
     """Create or change a profile; disabling it logs off the agents logged on with it."""
     errors = {}
     name = _name(errors, "name", name, "profile")
-    changes = routing.Changes()
+    changes = Changes()
     with write():
         if "name" not in errors:
             clash = Profile.select().where(fn.LOWER(Profile.name) == name.lower())
@@ -192,7 +194,7 @@ def save_agent(agent, form, acting=None):
         _link(AgentProfile, "agent", agent, "profile", profiles)
         allowed = {p.id for p in profiles if p.enabled}
         current = Agent.get_by_id(agent.id)
-    changes = routing.Changes()
+    changes = Changes()
     changes.agents.add(agent.id)
     signed_out = was_enabled and not form.enabled
     if signed_out:
@@ -238,7 +240,7 @@ def save_option_set(item, title, question, options_text, queue_ids):
     options = [line.strip() for line in (options_text or "").splitlines() if line.strip()]
     try:
         question, options = check_options(question or "", options)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         errors["question" if "question" in str(e).lower() else "options"] = str(e)
     with write():
         if "title" not in errors:
@@ -298,7 +300,7 @@ def live_snapshot(at=None):
     agents = list(Agent.select().where(Agent.enabled).order_by(Agent.name, Agent.id))
     profiles = {p.id: p.name for p in Profile.select()}
     by_id = {a.id: a for a in agents}
-    load = routing._load([a.id for a in agents]) if agents else {}
+    load = load_of([a.id for a in agents]) if agents else {}
     chats_of = {a.id: [] for a in agents}
     for chat in active:
         for agent_id in in_chat.get(chat.id, []):

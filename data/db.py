@@ -1,65 +1,13 @@
-"""The one seam to the database: every model binds to `db`, and `open_database` decides the engine."""
+"""The one seam to the database: every model binds to `db` (data/schema.py opens it), and the helpers
+that run work on it: write transactions, connections, selects compiled once."""
 
 import functools
-import os
 from contextlib import nullcontext
 
-from peewee import DatabaseProxy, Model, ModelSelect
-from playhouse.migrate import SqliteMigrator, migrate
+from peewee import DatabaseProxy, ForeignKeyAccessor, ForeignKeyField, Model, ModelSelect
 from playhouse.pool import PooledSqliteDatabase
 
 db = DatabaseProxy()
-
-PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",  # survives a crashed process; see STACK-NOTES.md
-    "foreign_keys": 1,
-    "busy_timeout": 5000,
-}
-
-
-def open_database(folder):
-    """Open (creating if needed) the SQLite database in `folder` and bind every model to it."""
-    from data import files, search_index
-    from data.models import ALL_MODELS
-
-    os.makedirs(folder, exist_ok=True)
-    files.configure(folder)
-    database = PooledSqliteDatabase(
-        os.path.join(folder, "parley.db"),
-        pragmas=PRAGMAS,
-        max_connections=64,
-        timeout=10,  # wait for a free connection instead of failing at once
-        stale_timeout=300,
-        check_same_thread=False,
-    )
-    db.initialize(database)
-    with database.connection_context():
-        database.create_tables(ALL_MODELS, safe=True)
-        _add_missing_columns(database, ALL_MODELS)
-        search_index.create(database)
-        # made here, not in Meta.indexes: an older database gets the column just above
-        database.execute_sql(
-            "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
-            " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
-        )
-        database.execute_sql(
-            "CREATE UNIQUE INDEX IF NOT EXISTS chat_start_key ON chat (start_key) WHERE start_key IS NOT NULL"
-        )
-        for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
-            database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
-    return database
-
-
-def _add_missing_columns(database, models):
-    """Give a database made by an older Parley the columns added since, keeping every row."""
-    migrator = SqliteMigrator(database)
-    for model in models:
-        table = model._meta.table_name
-        have = {column.name for column in database.get_columns(table)}
-        missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
-        if missing:
-            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
 
 
 def write():
@@ -193,3 +141,41 @@ def _compile_shape(build, args, slots):
     if used != {i for i, slot in enumerate(slots) if slot}:
         return False  # an argument shaped the query instead of filling it: never cache
     return sql, template, {}
+
+
+# --- the model every table derives from ---------------------------------------------------------
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+    @classmethod
+    def get_by_id(cls, pk):
+        """The row with this primary key, its SQL compiled once per model (see data.db.prepared)."""
+        row = _by_id(cls, pk).first()
+        if row is None:
+            raise cls.DoesNotExist(f"{cls.__name__} {pk} does not exist")
+        return row
+
+
+@prepared
+def _by_id(model, pk):
+    return model.select().where(model._meta.primary_key == pk).limit(1)
+
+
+class _ByIdAccessor(ForeignKeyAccessor):
+    """`message.chat` and the like, loaded on first use by get_by_id: peewee builds that select
+    anew every time, and templates follow these links on every render."""
+
+    def get_rel_instance(self, instance):
+        value = instance.__data__.get(self.name)
+        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
+            instance.__rel__[self.name] = self.rel_model.get_by_id(value)
+        return super().get_rel_instance(instance)
+
+
+class ForeignKey(ForeignKeyField):
+    """A foreign key to a primary key, loaded through _ByIdAccessor."""
+
+    accessor_class = _ByIdAccessor

@@ -60,9 +60,10 @@ def configure(data_folder):
 
 
 def display_name(name):
-    """The original name as display text: no path, no control characters, at most 200 characters."""
+    """The original name as display text: no folder, no control characters, no leading dot, 200 at most."""
+    # Werkzeug 3.1.9 and later unescape a backslash in a quoted name: `..\\a\\b.txt` may come as `....ab.txt`
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(". ")
     return name[:200] or "file"
 
 

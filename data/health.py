@@ -3,8 +3,9 @@
 from peewee import OperationalError
 
 from data import quota
-from data.db import PRAGMAS, db, write
+from data.db import db, write
 from data.models import Setting, now
+from data.schema import PRAGMAS
 
 CHECK_WAIT_MS = 500  # a health check waits this long for the write lock, not a request's 5 s
 

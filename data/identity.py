@@ -6,14 +6,13 @@ claims are ignored entirely, the reason is logged, and the chatter can still cha
 """
 
 import logging
-import re
 import time
 import warnings
 from dataclasses import dataclass
 
 import jwt
 
-from data.inputs import breaks_line
+from data.checks import has_control, is_email
 
 log = logging.getLogger("parley.identity")
 
@@ -21,7 +20,6 @@ MAX_TOKEN = 4096  # characters: a name, an address and a signature fit many time
 MAX_AHEAD = 24 * 3600  # seconds `exp` may lie in the future
 LEEWAY = 30  # seconds of clock difference forgiven between the host site and Parley
 MAX_NAME = 80
-EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MIN_SECRET = 32  # bytes, what RFC 7518 asks of an HS256 key
 
 # PyJWT warns about a short secret on every decode; Parley says so once when it starts (short_secret)
@@ -89,9 +87,9 @@ def _problem(claims, now):
     name, email = name.strip(), email.strip()
     if not name and not email:
         return "name and email are both empty"
-    if len(name) > MAX_NAME or breaks_line(name):
+    if len(name) > MAX_NAME or has_control(name):
         return "name too long or with control characters"
-    if email and (len(email) > 254 or not EMAIL.match(email) or breaks_line(email)):
+    if email and (not is_email(email) or has_control(email)):
         return "email is not an e-mail address"
     return ""
 

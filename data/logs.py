@@ -14,8 +14,8 @@ from datetime import date, datetime, time
 from peewee import SQL, fn
 
 from data import search_index
+from data.checks import whole_number
 from data.db import db
-from data.inputs import whole_number
 from data.models import Agent, Chat, Message, Participant, Queue
 
 PAGE_SIZE = 50

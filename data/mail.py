@@ -7,7 +7,6 @@ tried again after each of `retry_delays`, so nothing is dropped silently; it end
 
 import logging
 import os
-import re
 import secrets
 import smtplib
 import ssl
@@ -18,13 +17,12 @@ from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from data import transcript
+from data.checks import has_control, is_email
 from data.db import write
-from data.inputs import breaks_line
 from data.models import Chat, TranscriptMail, now
 
 log = logging.getLogger("parley.mail")
 
-EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+$")
 SMTP_TIMEOUT = 20  # seconds for one connection to the mail server
 RATE_WINDOW = timedelta(hours=1)
 
@@ -88,9 +86,9 @@ def check_address(address):
     address = (address or "").strip()
     if not address:
         raise MailRefused("Give the e-mail address to send the transcript to.")
-    if breaks_line(address) or not address.isascii():
+    if has_control(address) or not address.isascii():
         raise MailRefused("An e-mail address cannot hold line breaks or other special characters.")
-    if len(address) > 254 or not EMAIL.match(address):
+    if not is_email(address):
         raise MailRefused("This does not look like an e-mail address.")
     return address
 
@@ -103,7 +101,7 @@ def _header_text(value):
 def build_message(to, subject, body, sender):
     """An EmailMessage; MailRefused if any header value could break out of its line."""
     for value in (to, subject, sender):
-        if breaks_line(value):
+        if has_control(value):
             raise MailRefused("A header cannot hold line breaks.")
     message = EmailMessage()
     message["From"] = sender  # the operator's PARLEY_MAIL_FROM, e.g. "Parley <help@shop.example>"
@@ -157,11 +155,6 @@ def _another_address(chat, address):
     own = {chat.chatter_email.lower()} if chat.chatter_email else set()
     others = {m.to_address.lower() for m in TranscriptMail.select().where(TranscriptMail.chat == chat)} - own
     return address.lower() not in own | others and len(others) >= 1
-
-
-def mails_of(chat_id):
-    """The chat's transcript mails, oldest first: what the chatter's page reports."""
-    return list(TranscriptMail.select().where(TranscriptMail.chat == chat_id).order_by(TranscriptMail.id))
 
 
 def due(at=None):

@@ -1,24 +1,15 @@
-"""Parley's tables: the organisation (queues, profiles, agents) and its chats."""
+"""Parley's tables: the organisation (queues, profiles, agents) and its chats.
+
+Every one is a data.db.BaseModel, and data/schema.py creates them (ALL_MODELS)."""
 
 import json
 import secrets
 from datetime import UTC, datetime
 
-from peewee import (
-    JOIN,
-    BooleanField,
-    CharField,
-    DateTimeField,
-    ForeignKeyAccessor,
-    ForeignKeyField,
-    IntegerField,
-    Model,
-    TextField,
-    fn,
-)
-from werkzeug.security import check_password_hash, generate_password_hash
+from peewee import JOIN, BooleanField, CharField, DateTimeField, IntegerField, TextField, fn
 
-from data.db import db, prepared
+from data.db import BaseModel, ForeignKey, prepared
+from data.sessions import SessionUser
 from data.useragent import describe as describe_user_agent
 
 
@@ -30,41 +21,6 @@ def now():
 def new_token():
     """An unguessable 192-bit token for a chatter's access to their chat."""
     return secrets.token_urlsafe(24)
-
-
-class BaseModel(Model):
-    class Meta:
-        database = db
-
-    @classmethod
-    def get_by_id(cls, pk):
-        """The row with this primary key, its SQL compiled once per model (see data.db.prepared)."""
-        row = _by_id(cls, pk).first()
-        if row is None:
-            raise cls.DoesNotExist(f"{cls.__name__} {pk} does not exist")
-        return row
-
-
-@prepared
-def _by_id(model, pk):
-    return model.select().where(model._meta.primary_key == pk).limit(1)
-
-
-class _ByIdAccessor(ForeignKeyAccessor):
-    """`message.chat` and the like, loaded on first use by get_by_id: peewee builds that select
-    anew every time, and templates follow these links on every render."""
-
-    def get_rel_instance(self, instance):
-        value = instance.__data__.get(self.name)
-        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
-            instance.__rel__[self.name] = self.rel_model.get_by_id(value)
-        return super().get_rel_instance(instance)
-
-
-class ForeignKey(ForeignKeyField):
-    """A foreign key to a primary key, loaded through _ByIdAccessor."""
-
-    accessor_class = _ByIdAccessor
 
 
 class Queue(BaseModel):
@@ -93,7 +49,7 @@ class ProfileQueue(BaseModel):
         indexes = ((("profile", "queue"), True),)
 
 
-class Agent(BaseModel):
+class Agent(SessionUser, BaseModel):  # signing in: data/sessions.py
     username = CharField(unique=True)
     password_hash = CharField()
     name = CharField()
@@ -108,44 +64,6 @@ class Agent(BaseModel):
     idle_since = DateTimeField(null=True)
     # part of every session's id: bumping it (sign-out, new password) ends every session at once
     session_version = IntegerField(default=0)
-
-    # what flask-login asks of a user, without importing Flask into the data layer
-    is_authenticated = True
-    is_anonymous = False
-
-    @property
-    def is_active(self):
-        return self.enabled
-
-    def get_id(self):
-        return f"{self.id}.{self.session_version}"
-
-    @classmethod
-    def for_session(cls, session_id):
-        """The enabled agent whose session id (get_id) this is, or None once it was ended."""
-        try:
-            agent_id, version = cls.session_parts(session_id)
-            agent = cls.get_by_id(agent_id)  # on every request: compiled once
-        except (cls.DoesNotExist, ValueError):
-            return None
-        return agent if agent and agent.enabled and version == agent.session_version else None
-
-    @staticmethod
-    def session_parts(session_id):
-        """The agent's id and the session's version in a session id (get_id); ValueError if not one."""
-        agent_id, _, version = session_id.partition(".")
-        return int(agent_id), int(version)
-
-    def end_sessions(self):
-        """Make every session cookie issued to this agent so far worthless."""
-        Agent.update(session_version=Agent.session_version + 1).where(Agent.id == self.id).execute()
-
-    def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
-        self.session_version = (self.session_version or 0) + 1
-
-    def check_password(self, password):
-        return check_password_hash(self.password_hash, password)
 
     def allowed_profiles(self):
         return (
@@ -204,9 +122,6 @@ class Chat(BaseModel):
         if self.state not in ("waiting", "offered"):
             return None
         return _waiting_ahead(self.id).first()[0] + 1
-
-    def last_seq(self):
-        return Message.select(fn.MAX(Message.seq)).where(Message.chat == self).scalar() or 0
 
     @property
     def waited(self):
@@ -314,7 +229,7 @@ class Message(BaseModel):
     choice = IntegerField(null=True)  # on a question: the option chosen, once answered
     file_count = IntegerField(default=0)  # attachments; rendering looks them up only when there are some
     # the sending page's id for a message sent over its socket: a resend after a reconnect is stored
-    # once (unique per chat, see data/db.py), and the page knows its message arrived
+    # once (unique per chat, see data/schema.py), and the page knows its message arrived
     client_key = CharField(null=True)
 
     class Meta:

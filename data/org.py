@@ -5,8 +5,9 @@ import re
 import tomllib
 
 from data.actions import check_options
+from data.changes import RoutingError
+from data.checks import has_control
 from data.db import write
-from data.inputs import breaks_line
 from data.models import (
     Agent,
     AgentProfile,
@@ -18,7 +19,6 @@ from data.models import (
     ProfileQueue,
     Queue,
 )
-from data.routing import RoutingError
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {
@@ -136,7 +136,7 @@ def _check_entry(kind, item, where):
         one_line = [value] if expected is str and key not in ("password", "text") else []
         if expected is list:
             one_line = value
-        if any(breaks_line(v) for v in one_line):
+        if any(has_control(v) for v in one_line):
             raise OrgError(f"{where}: '{key}' must be on one line, without control characters")
     for key in REQUIRED[kind]:
         if key not in item:

@@ -10,8 +10,8 @@ from datetime import timedelta
 from peewee import fn
 
 from data import files, logs
+from data.checks import whole_number
 from data.db import write
-from data.inputs import whole_number
 from data.models import (
     Attachment,
     Chat,

@@ -1,210 +1,20 @@
-"""Who is offered which chat, and every state change of a chat, as plain functions without Flask.
+"""Every state change of a chat, its offers and its agents, as plain functions without Flask: a chat
+starts, is offered (data/dispatch.py), accepted or rejected, and ends; a chatter goes away, comes back
+or leaves; an agent logs on, pauses, logs off or signs out.
 
 Each change runs in one write transaction and returns `Changes`: what the web layer must push.
 Races are settled by conditional updates whose row count says who won.
 """
 
-from collections import namedtuple
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-from peewee import fn
-
-from data import invitations
-from data.db import db, plain_rows, prepared, within_write, write
-from data.models import (
-    Agent,
-    Attachment,
-    Chat,
-    Message,
-    Offer,
-    Participant,
-    Profile,
-    ProfileQueue,
-    Queue,
-    now,
-)
-
-
-@dataclass
-class Settings:
-    offer_timeout: float = 30.0  # seconds an offer waits for Accept or Reject
-    leave_grace: float = 10.0  # seconds a chatter may be disconnected before counting as gone
-
-
-settings = Settings()
-
-
-class RoutingError(Exception):
-    """A request that cannot be done; its text is shown to the person who asked."""
-
-
-class NoSuchChat(RoutingError):
-    """A message for a chat that is not (or no longer) there."""
-
-
-class SignedOut(RoutingError):
-    """A message from a console whose session ended (signed out elsewhere, the account disabled)."""
-
-
-@dataclass
-class Changes:
-    chats: set = field(default_factory=set)  # chats whose state changed
-    logs: set = field(default_factory=set)  # chats with new messages
-    agents: set = field(default_factory=set)  # agents whose status changed
-    queues: set = field(default_factory=set)  # queues whose waiting line moved
-    updated: set = field(default_factory=set)  # (chat, seq) of messages changed after posting
-    # chat -> messages just posted, complete as stored: pages can show them without reading them back
-    fresh: dict = field(default_factory=dict)
-
-    def merge(self, other):
-        for name in ("chats", "logs", "agents", "queues", "updated", "fresh"):
-            getattr(self, name).update(getattr(other, name))
-        return self
-
-    def chat(self, chat):
-        self.chats.add(chat.id)
-        self.queues.add(chat.queue_id)
-
-
-# --- messages -------------------------------------------------------------------------------
-
-
-def post(chat, sender, text, agent=None, private=False, changes=None, files=(), key=None):
-    """Store a message with the chat's next sequence number, and the files (already saved) it carries.
-
-    `key`: the sending page's id for it; a message whose key the chat already holds is not stored
-    again, and None is returned.
-    """
-    message = _message(chat, sender, text, agent, private, files, key)
-    return _store(message, files, changes, INSERT_MESSAGE, ())
-
-
-def say(chat, text, changes):
-    """Post a line from the system (joins, leaves, endings) that everyone in the chat sees."""
-    return post(chat, "system", text, changes=changes)
-
-
-def post_by_chatter(chat, text, files=(), key=None):
-    """Post the chatter's message; refused once the chat has ended."""
-    changes = Changes()
-    message = _message(chat, "chatter", text, None, False, files, key)
-    if _store(message, files, changes, INSERT_WHILE_OPEN, (chat.id,)) is not None:
-        changes.fresh[chat.id] = (message,)
-    else:
-        _not_stored(chat, None, key)
-    return changes
-
-
-def post_by_agent(chat, agent, text, private=False, files=(), key=None):
-    """Post an agent's message; only an agent in the chat may, and not after it ended. `chat` may
-    be its id: the insert checks the chat itself, so a socket need not load it for every message."""
-    changes = Changes()
-    message = _message(chat, "agent", text, agent, private, files, key)
-    if _store(message, files, changes, INSERT_WHILE_IN, (message.chat_id, agent.id)) is not None:
-        changes.fresh[message.chat_id] = (message,)
-    else:
-        _not_stored(message.chat_id, agent, key)
-    return changes
-
-
-def post_in_session(chat_id, session_id, text, private=False, key=None):
-    """post_by_agent for a console's socket: as the agent whose session id (Agent.get_id) the socket
-    opened with, and only while that session lasts. The insert checks that too and reads the
-    sender's name, so a socket loads nothing for each message."""
-    agent_id, version = Agent.session_parts(session_id)
-    changes = Changes()
-    message = _message(chat_id, "agent", text, Agent(id=agent_id), private, (), key)
-    if _store(message, (), changes, INSERT_IN_SESSION, (chat_id, agent_id, agent_id, version)) is not None:
-        changes.fresh[chat_id] = (message,)
-    elif Agent.for_session(session_id) is None:
-        raise SignedOut("You are signed out. Sign in again to send.")
-    else:
-        _not_stored(chat_id, message.agent, key)
-    return changes
-
-
-def _message(chat, sender, text, agent, private, files, key):
-    fields = dict(agent=agent, private=private, file_count=len(files), client_key=key)
-    # every field with a default is given: no defaults to work out (as peewee makes the rows it reads)
-    return Message(
-        __no_default__=True, chat=chat, created_at=now(), sender=sender, text=text, kind="text", **fields
-    )
-
-
-def _store(message, files, changes, insert, condition):
-    """Insert `message` with `insert`, whose condition (its parameters `condition`) is checked in the
-    same statement, so nothing can change in between; None if it stored nothing. The full-text index
-    follows by trigger (data/db.py): only a message with files needs a transaction of its own."""
-    with within_write() if files else nullcontext():
-        stored = db.execute_sql(insert, (*_insert_params(message), *condition)).fetchone()
-        if stored is None:
-            return None
-        message.id, message.seq, *sender = stored
-        if sender:  # the insert read the sender's name (INSERT_IN_SESSION)
-            message.agent.name = sender[0]
-        for f in files:
-            Attachment.create(chat=message.chat_id, message=message, private=message.private, **f)
-    if changes is not None:
-        changes.logs.add(message.chat_id)
-    return message
-
-
-def _not_stored(chat, agent, key):
-    """Say why a message was not stored, unless it was already (a page sending it again)."""
-    if key and Message.select().where((Message.chat == chat) & (Message.client_key == key)).exists():
-        return
-    stored = Chat.get_or_none(Chat.id == chat)
-    if stored is None:
-        raise NoSuchChat("There is no such chat.")
-    if stored.state == "ended":
-        raise RoutingError("This chat has ended.")
-    raise RoutingError("You are not in this chat.")
-
-
-def is_participant(chat, agent):
-    return _participation(chat, agent).first() is not None
-
-
-# the insert of every message, written once (peewee would build it anew each time, ~0.3 ms): the next
-# sequence number is taken in the same statement, a key the chat already holds inserts nothing, and a
-# condition (on the chat, the sender) is checked in it too
-_INSERT = (
-    'INSERT INTO "message" ("chat_id", "seq", "created_at", "sender", "agent_id", "text", "private",'
-    ' "kind", "file_count", "client_key") SELECT ?, (SELECT COALESCE(MAX("seq"), 0) + 1 FROM "message"'
-    ' WHERE "chat_id" = ?), ?, ?, ?, ?, ?, ?, ?, ? WHERE {condition}'
-    ' ON CONFLICT ("chat_id", "client_key") WHERE "client_key" IS NOT NULL DO NOTHING RETURNING "id", "seq"{more}'
-)
-_OPEN = 'EXISTS (SELECT 1 FROM "chat" WHERE "id" = ? AND "state" != \'ended\')'
-_IN = (
-    'EXISTS (SELECT 1 FROM "participant" AS p JOIN "chat" AS c ON c."id" = p."chat_id" WHERE'
-    ' p."chat_id" = ? AND p."agent_id" = ? AND p."left_at" IS NULL AND c."state" != \'ended\')'
-)
-_SESSION = 'EXISTS (SELECT 1 FROM "agent" WHERE "id" = ? AND "enabled" AND "session_version" = ?)'
-INSERT_MESSAGE = _INSERT.format(condition="1", more="")
-INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN, more="")  # the chatter's: not after the chat ended
-INSERT_WHILE_IN = _INSERT.format(condition=_IN, more="")  # an agent's: only while in the chat, and it is open
-# an agent's from a console's socket: also only while its session lasts, and returning the sender's name
-INSERT_IN_SESSION = _INSERT.format(
-    condition=f"{_IN} AND {_SESSION}", more=', (SELECT "name" FROM "agent" WHERE "id" = "message"."agent_id")'
-)
-
-
-def _insert_params(m):
-    created = Message.created_at.db_value(m.created_at)
-    fields = (m.sender, m.agent_id, m.text, m.private, m.kind, m.file_count, m.client_key)
-    return (m.chat_id, m.chat_id, created, *fields)
-
-
-@prepared
-def _participation(chat, agent):
-    return (
-        Participant.select(Participant.id)
-        .where((Participant.chat == chat) & (Participant.agent == agent) & Participant.left_at.is_null())
-        .limit(1)
-    )
-
+from data import invitations, timing
+from data.changes import Changes, RoutingError
+from data.db import write
+from data.dispatch import agent_load, dispatch, make_offer
+from data.models import Agent, Chat, Offer, Participant, Profile, ProfileQueue, now
+from data.participants import is_participant, join
+from data.posting import say
 
 # --- chats ----------------------------------------------------------------------------------
 
@@ -249,7 +59,7 @@ def end_chat(chat, agent=None, supervising=False):
 
 def _end(chat, at, changes):
     Chat.update(state="ended", ended_at=at).where(Chat.id == chat.id).execute()
-    invitations.cancel(chat, at, changes)
+    invitations.cancel(chat, at)
     _withdraw_offers(Offer.chat == chat, at, changes)
     changes.chat(chat)
 
@@ -400,7 +210,7 @@ def sign_out(agent):
                     _end(chat, at, changes)  # nobody on either side: requeueing would offer an empty chat
                 else:
                     # its pending invitation goes too: the chat is routed afresh, like a new one
-                    invitations.cancel(chat, at, changes)
+                    invitations.cancel(chat, at)
                     _withdraw_offers((Offer.chat == chat) & Offer.invitation.is_null(False), at, changes)
                     Chat.update(state="waiting").where(Chat.id == chat.id).execute()
             changes.chat(chat)
@@ -482,28 +292,11 @@ def assign(chat, agent, at=None):
         won = Chat.update(state="offered").where((Chat.id == chat.id) & (Chat.state == "waiting")).execute()
         if not won:
             raise RoutingError("This chat is no longer waiting.")
-        Offer.create(
-            chat=chat,
-            agent=agent,
-            created_at=at,
-            expires_at=at + timedelta(seconds=settings.offer_timeout),
-        )
-        Agent.update(idle_since=at).where(Agent.id == agent.id).execute()
+        make_offer(chat.id, agent.id, at, changes)
         changes.chat(chat)
         changes.agents.add(agent.id)
         dispatch(changes, at)  # an agent whose offer was withdrawn may take another waiting chat
     return changes
-
-
-def join(chat, agent, at):
-    """Put the agent in the chat; one who was in it before (a hand-over, a sign-out) rejoins on their row."""
-    rejoined = (
-        Participant.update(joined_at=at, left_at=None, closed_at=None)
-        .where((Participant.chat == chat) & (Participant.agent == agent))
-        .execute()
-    )
-    if not rejoined:
-        Participant.create(chat=chat, agent=agent, joined_at=at)
 
 
 def _why_not(offer_id, agent):
@@ -544,7 +337,7 @@ def check_away(at=None):
     """Chatters disconnected for longer than the grace period have left."""
     changes = Changes()
     at = at or now()
-    cutoff = at - timedelta(seconds=settings.leave_grace)
+    cutoff = at - timedelta(seconds=timing.settings.leave_grace)
     for chat in Chat.select().where(
         (Chat.chatter_away_since <= cutoff) & Chat.chatter_left_at.is_null() & (Chat.state != "ended")
     ):
@@ -559,145 +352,3 @@ def tick(at=None):
     with write():
         dispatch(changes, at)
     return changes
-
-
-# --- the dispatcher -------------------------------------------------------------------------
-
-
-def dispatch(changes, at=None):
-    """Offer waiting chats, oldest first, each to the longest-idle agent who can take it.
-
-    Call inside a write transaction. An agent who declined a chat (rejected or let it expire) is
-    offered it again only when no one else can take it and the decline is older than the offer
-    timeout, so a lone agent is not nagged at once.
-    """
-    at = at or now()
-    # agents with room first: with nobody free, a long line is not read on every start and every tick
-    agents = [a for a in map(Free._make, plain_rows(_available_agents())) if a.held + a.offered < a.max_chats]
-    if not agents:
-        return
-    load = {a.id: a.held + a.offered for a in agents}
-    queues = _profile_queues()
-    waiting = list(_waiting(tuple(sorted(set().union(*(queues.get(a.profile, ()) for a in agents))))))
-    for chat_id, queue_id in waiting:
-        agent = _choose(chat_id, [a for a in agents if queue_id in queues.get(a.profile, ())], at)
-        if agent is None:
-            continue
-        Offer.create(
-            chat=chat_id,
-            agent=agent.id,
-            created_at=at,
-            expires_at=at + timedelta(seconds=settings.offer_timeout),
-        )
-        Chat.update(state="offered").where(Chat.id == chat_id).execute()
-        Agent.update(idle_since=at).where(Agent.id == agent.id).execute()
-        changes.chats.add(chat_id)
-        changes.queues.add(queue_id)
-        load[agent.id] += 1
-        agents.remove(agent)  # now the most recently busy: last in line, if still free at all
-        if load[agent.id] < agent.max_chats:
-            agents.append(agent)
-        elif not agents:
-            return
-
-
-# The dispatcher's queries run on every chat start, end and tick: compiled once, and read as plain
-# rows (making a model of each of 100 agents cost more than the query).
-
-
-def _held_and_offered():
-    """An agent's load, as columns of a select of agents: chats held now and offers pending."""
-    held = (
-        Participant.select(fn.COUNT(Participant.id))
-        .join(Chat)
-        .where((Participant.agent == Agent.id) & Participant.left_at.is_null() & (Chat.state != "ended"))
-    )
-    offered = Offer.select(fn.COUNT(Offer.id)).where((Offer.agent == Agent.id) & (Offer.state == "pending"))
-    return held.alias("held"), offered.alias("offered")
-
-
-Free = namedtuple("Free", "id max_chats profile held offered")  # a row of _available_agents
-
-
-@prepared
-def _available_agents():
-    """Available agents of enabled profiles, longest idle first, with their load."""
-    return (
-        Agent.select(Agent.id, Agent.max_chats, Agent.profile)
-        .select_extend(*_held_and_offered())
-        .join(Profile, on=(Agent.profile == Profile.id))
-        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
-        .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
-    )
-
-
-@prepared  # one shape per set of queues: a team has few
-def _waiting(queue_ids):
-    """(chat id, queue id) of the chats waiting in these queues (if enabled), oldest first."""
-    return (
-        Chat.select(Chat.id, Chat.queue)
-        .join(Queue)
-        .where((Chat.state == "waiting") & Queue.enabled & Chat.queue.in_(queue_ids))
-        .order_by(Chat.created_at, Chat.id)
-        .tuples()
-    )
-
-
-@prepared
-def _declined(chat_id):
-    """(agent id, when) of each agent who rejected the chat or let its offer expire, the last time."""
-    return (
-        Offer.select(Offer.agent, fn.MAX(Offer.answered_at))
-        .where((Offer.chat == chat_id) & Offer.state.in_(("rejected", "expired")))
-        .group_by(Offer.agent)
-        .tuples()
-    )
-
-
-def _choose(chat_id, free, at):
-    """Of the agents `free` for the chat (longest idle first), the one to offer it to."""
-    if not free:
-        return None
-    declined = dict(_declined(chat_id))
-    fresh = [a for a in free if a.id not in declined]
-    if fresh:
-        return fresh[0]
-    cutoff = at - timedelta(seconds=settings.offer_timeout)
-    again = [a for a in free if declined[a.id] <= cutoff]
-    return min(again, key=lambda a: (declined[a.id], a.id), default=None)
-
-
-def _load(agent_ids):
-    """Chats each agent holds now, pending offers included."""
-    rows = Agent.select(Agent.id).select_extend(*_held_and_offered()).where(Agent.id.in_(agent_ids)).tuples()
-    return {agent_id: held + offered for agent_id, held, offered in rows}
-
-
-def _profile_queues():
-    """{profile id: {queue id, ...}} of every profile."""
-    queues = {}
-    for profile_id, queue_id in _profile_queue_pairs():
-        queues.setdefault(profile_id, set()).add(queue_id)
-    return queues
-
-
-@prepared
-def _profile_queue_pairs():
-    return ProfileQueue.select(ProfileQueue.profile, ProfileQueue.queue).tuples()
-
-
-def related_agents(chat_id):
-    """Agents whose console shows, or showed, the chat: they hear of every change to the chat itself
-    (its messages go to the consoles that show it, views.live)."""
-    return {agent_id for (agent_id,) in db.execute_sql(RELATED_AGENTS, (chat_id, chat_id))}
-
-
-# asked on every message: one statement, written once
-RELATED_AGENTS = (
-    'SELECT "agent_id" FROM "participant" WHERE "chat_id" = ?'
-    ' UNION SELECT "agent_id" FROM "offer" WHERE "chat_id" = ?'
-)
-
-
-def agent_load(agent):
-    return _load([agent.id])[agent.id]

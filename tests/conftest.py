@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from data import routing
-from data.db import open_database
+from data import timing
+from data.schema import open_database
 
 
 @pytest.fixture
@@ -30,10 +30,10 @@ def database(tmp_path):
 @pytest.fixture(autouse=True)
 def routing_settings():
     """Each test starts with the default routing settings and may change them freely."""
-    saved = routing.settings
-    routing.settings = routing.Settings()
-    yield routing.settings
-    routing.settings = saved
+    saved = timing.settings
+    timing.settings = timing.Settings()
+    yield timing.settings
+    timing.settings = saved
 
 
 # --- a real server on 127.0.0.1 ------------------------------------------------------------------
@@ -108,20 +108,21 @@ class Parley:
         self.env.update(env or {})
         self.process = None
         self.log = folder.parent / f"server-{self.port}.log"
+        self.cwd = ROOT  # where its commands run
 
     def command(self, *args):
-        return [sys.executable, "-m", "app", *args]
+        return [sys.executable, "-m", "cli", *args]
 
     def load(self, org_file=ORG_FILE):
         subprocess.run(
-            self.command("load", str(org_file)), cwd=ROOT, env=self.env, check=True, capture_output=True
+            self.command("load", str(org_file)), cwd=self.cwd, env=self.env, check=True, capture_output=True
         )
 
     def start(self):
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 self.command("serve", "--port", str(self.port)),
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

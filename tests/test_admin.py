@@ -13,6 +13,7 @@ from clients import AgentClient, rows
 from conftest import ROOT, Parley, wait_for
 
 from data import routing
+from data.changes import RoutingError
 from data.models import Agent, AgentProfile, Chat, Message, Offer, Profile, ProfileQueue, Queue, now
 
 
@@ -768,23 +769,23 @@ def test_assign_moves_an_offer_from_one_agent_to_another(desk):
 
 def test_assign_is_refused_with_a_reason_and_changes_nothing(desk):
     chat, _ = routing.start_chat(desk["support"], name="Wanda")
-    with pytest.raises(routing.RoutingError, match="Ben Agent is not available."):
+    with pytest.raises(RoutingError, match="Ben Agent is not available."):
         routing.assign(chat, desk["ben"])  # logged off
     routing.pause(desk["ann"])
-    with pytest.raises(routing.RoutingError, match="Ann Agent is not available."):
+    with pytest.raises(RoutingError, match="Ann Agent is not available."):
         routing.assign(chat, desk["ann"])
     routing.resume(desk["ann"])
     Agent.update(max_chats=1).where(Agent.id == desk["ann"].id).execute()
     other, _ = routing.start_chat(desk["support"], name="Other")
     routing.assign(other, desk["ann"])
-    with pytest.raises(routing.RoutingError, match="already has 1 chats, their maximum"):
+    with pytest.raises(RoutingError, match="already has 1 chats, their maximum"):
         routing.assign(chat, Agent.get_by_id(desk["ann"].id))
-    with pytest.raises(routing.RoutingError, match="already offered to Ann Agent"):
+    with pytest.raises(RoutingError, match="already offered to Ann Agent"):
         routing.assign(other, desk["ann"])
     assert pending_offers(chat) == []
     assert Chat.get_by_id(chat.id).state == "waiting"
     routing.end_chat(chat, desk["sue"], supervising=True)
-    with pytest.raises(routing.RoutingError, match="no longer waiting"):
+    with pytest.raises(RoutingError, match="no longer waiting"):
         routing.assign(chat, desk["ann"])
 
 
@@ -792,9 +793,9 @@ def test_a_supervisor_ends_a_chat_they_are_not_in(desk):
     chat, _ = routing.start_chat(desk["sales"], name="Sam")
     offer = Offer.get(Offer.chat == chat)
     routing.accept(offer.id, desk["ann"])
-    with pytest.raises(routing.RoutingError, match="You are not in this chat."):
+    with pytest.raises(RoutingError, match="You are not in this chat."):
         routing.end_chat(chat, desk["ben"])
-    with pytest.raises(routing.RoutingError, match="Only supervisors"):
+    with pytest.raises(RoutingError, match="Only supervisors"):
         routing.end_chat(chat, desk["ben"], supervising=True)
     changes = routing.end_chat(chat, desk["sue"], supervising=True)
     stored = Chat.get_by_id(chat.id)

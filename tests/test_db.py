@@ -1,8 +1,8 @@
 """The database seam: opening an older database keeps its rows and adds what is new."""
 
-from data import logs, retention, routing
-from data.db import open_database
+from data import logs, posting, retention
 from data.models import Chat, Message, Queue
+from data.schema import open_database
 
 
 def found(text):
@@ -35,8 +35,8 @@ def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp
         assert message.file_count == 0
         assert Chat.get_by_id(chat.id).chatter_away_since is None
         # a page's key is stored once there too
-        assert routing.post_by_chatter(chat, "sent twice", key="key-12345").logs == {chat.id}
-        assert routing.post_by_chatter(chat, "sent twice", key="key-12345").logs == set()
+        assert posting.post_by_chatter(chat, "sent twice", key="key-12345").logs == {chat.id}
+        assert posting.post_by_chatter(chat, "sent twice", key="key-12345").logs == set()
         assert Message.select().where(Message.text == "sent twice").count() == 1
         # reads by chat go through the (chat, seq) index, not one of their own any more
         assert "message_chat_id" not in indexes(database, "message")

@@ -11,7 +11,8 @@ import orgs
 import pytest
 from orgs import fresh, later
 
-from data import actions, invitations, routing
+from data import actions, dispatch, invitations, participants, posting, routing, timing
+from data.changes import RoutingError
 from data.models import (
     Agent,
     AgentProfile,
@@ -26,7 +27,6 @@ from data.models import (
     PredefinedQueue,
     now,
 )
-from data.routing import RoutingError
 
 # --- the organisation ---------------------------------------------------------------------------
 
@@ -119,8 +119,8 @@ def test_accepted_invitation_with_stay_makes_a_conference(org):
     assert "Ann Agent invited Ben Agent." not in chatter_texts(chat)
 
     # both may write now
-    routing.post_by_agent(chat, ann, "From Ann")
-    routing.post_by_agent(chat, ben, "From Ben")
+    posting.post_by_agent(chat, ann, "From Ann")
+    posting.post_by_agent(chat, ben, "From Ben")
     assert chatter_texts(chat)[-2:] == ["From Ann", "From Ben"]
 
 
@@ -133,11 +133,11 @@ def test_accepted_invitation_without_stay_hands_the_chat_over(org):
     routing.accept(invitation_offer(chat).id, ben)
 
     assert in_chat(chat) == {ben.id}
-    assert not routing.is_participant(chat, ann)
+    assert not participants.is_participant(chat, ann)
     texts = chatter_texts(chat)
     assert texts[-2:] == ["Ben Agent joined the chat.", "Ann Agent left the chat."]
     with pytest.raises(RoutingError):
-        routing.post_by_agent(chat, ann, "Still here?")
+        posting.post_by_agent(chat, ann, "Still here?")
     # ann's row stays (her tab shows she left) until she closes it
     part = Participant.get((Participant.chat == chat) & (Participant.agent == ann))
     assert part.left_at is not None and part.closed_at is None
@@ -171,7 +171,7 @@ def test_invitation_timeout_is_reported_to_the_inviter_and_pauses_the_invitee(or
     routing.expire_offers(at=later(1))  # not yet
     assert invitations.pending(chat) is not None
 
-    routing.expire_offers(at=later(routing.settings.offer_timeout + 1))
+    routing.expire_offers(at=later(timing.settings.offer_timeout + 1))
     assert fresh(invitation).state == "declined"
     assert ("Ben Agent did not answer the invitation.", True) in agent_lines(chat)
     assert not [t for t in chatter_texts(chat) if "invit" in t or "answer" in t]
@@ -233,7 +233,7 @@ def test_queue_invitation_goes_to_the_longest_idle_agent_of_that_queue_only(org)
 
     # a Sales invitation into a Support chat goes to Sales agents
     routing.reject(invitation_offer(chat).id, cat)
-    routing.expire_offers(at=later(routing.settings.offer_timeout + 1))  # eve misses it: declined
+    routing.expire_offers(at=later(timing.settings.offer_timeout + 1))  # eve misses it: declined
     assert invitations.pending(chat) is None
     invitations.invite(chat, ann, queue=org.sales)
     assert invitation_offer(chat).agent_id == dan.id
@@ -258,7 +258,7 @@ def test_queue_invitation_tries_the_next_agent_and_never_asks_one_twice(org):
 
     # cat lets it expire (and is paused): dan is next, not ben again although ben is idle longest now
     Agent.update(idle_since=now() - timedelta(days=1)).where(Agent.id == ben.id).execute()
-    routing.expire_offers(at=later(routing.settings.offer_timeout + 1))
+    routing.expire_offers(at=later(timing.settings.offer_timeout + 1))
     assert invitation_offer(chat).agent_id == dan.id
     assert ("Cat Agent did not answer the invitation; asking the next agent.", True) in agent_lines(chat)
 
@@ -362,7 +362,7 @@ def test_ending_the_chat_cancels_a_pending_invitation(org):
     with pytest.raises(RoutingError, match="withdrawn"):
         routing.accept(offer.id, ben)
     assert in_chat(chat) == {ann.id}
-    assert routing.agent_load(ben) == 0
+    assert dispatch.agent_load(ben) == 0
     assert not [t for t, _ in agent_lines(chat) if "declined" in t or "could not" in t]
 
 
@@ -491,7 +491,7 @@ def test_the_inviter_may_be_invited_back_after_a_hand_over(org):
     invitations.invite(chat, ben, invitee=fresh(ann))
     routing.accept(invitation_offer(chat).id, fresh(ann))
     assert in_chat(chat) == {ann.id, ben.id}
-    routing.post_by_agent(chat, ann, "I am back")
+    posting.post_by_agent(chat, ann, "I am back")
     # one row per agent and chat, open again: her console shows the chat as hers, not as one she left
     rows = list(Participant.select().where((Participant.chat == chat) & (Participant.agent == ann)))
     assert [(r.left_at, r.closed_at) for r in rows] == [(None, None)]
@@ -635,7 +635,7 @@ def test_answer_refuses_what_was_not_asked(org):
         actions.answer(other, question.seq, 0)
 
     # a private message made to look like a question is never answerable by the chatter
-    note = routing.post(chat, "agent", "Internal", agent=ann, private=True)
+    note = posting.post(chat, "agent", "Internal", agent=ann, private=True)
     Message.update(kind="options", options=json.dumps(["a", "b"])).where(Message.id == note.id).execute()
     with pytest.raises(RoutingError, match="no such question"):
         actions.answer(chat, note.seq, 0)

@@ -313,7 +313,7 @@ def test_the_limits_are_settings_checked_at_start():
 
     for name, value in (("PARLEY_LIMIT_CHAT_STARTS", "lots"), ("PARLEY_TRUSTED_PROXIES", "-1")):
         done = subprocess.run(
-            [sys.executable, "-m", "app", "serve", "--port", "1"],
+            [sys.executable, "-m", "cli", "serve", "--port", "1"],
             cwd=ROOT,
             env={"PATH": "/usr/bin:/bin", name: value, "PARLEY_DATA": "/nonexistent-parley"},
             capture_output=True,

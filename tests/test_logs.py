@@ -16,10 +16,11 @@ import pytest
 from clients import AgentClient
 from conftest import ROOT, wait_for
 
-from data import files, logs, retention, routing
-from data.db import connection, db, open_database, write
+from data import files, logs, posting, retention
+from data.db import connection, db, write
 from data.logs import Filters, find_chats, page_of
 from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Queue, now
+from data.schema import open_database
 
 DAY = timedelta(days=1)
 
@@ -51,7 +52,7 @@ class Seed:
             Participant.create(chat=chat, agent=agent, joined_at=started)
         for line in lines:
             sender, text, *private = line
-            routing.post(
+            posting.post(
                 chat, sender, text, agent=agent if sender == "agent" else None, private=bool(private)
             )
         return chat
@@ -240,7 +241,7 @@ def test_a_chat_record_holds_every_message_in_order_private_ones_marked(seed):
 def test_records_list_the_files_of_each_message_private_ones_marked(seed):
     chat = seed.chat("Pam", days_ago(1), agent=seed.ann)
     sent = {"token": "t" * 32, "name": "invoice.pdf", "content_type": "application/pdf", "size": 1234}
-    routing.post(chat, "agent", "for you", agent=seed.ann, private=True, files=[sent])
+    posting.post(chat, "agent", "for you", agent=seed.ann, private=True, files=[sent])
     record = logs.chat_record(chat)
     assert record["messages"][0]["files"] == [
         {"name": "invoice.pdf", "content_type": "application/pdf", "size": 1234, "private": True}
@@ -372,7 +373,7 @@ def seed_chat(name, started, queue, agent=None, state="ended", email="", lines=(
             if agent is not None:
                 Participant.create(chat=chat, agent=agent, joined_at=started)
         for sender, text, *private in lines:
-            routing.post(
+            posting.post(
                 chat, sender, text, agent=agent if sender == "agent" else None, private=bool(private)
             )
     return chat.id
@@ -528,6 +529,6 @@ def test_chatter_commands_export_and_delete_one_email(server, seeded):
 
 
 def test_parley_help_lists_the_supervisor_commands():
-    result = subprocess.run([sys.executable, "-m", "app", "--help"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "cli", "--help"], cwd=ROOT, capture_output=True, text=True)
     for command in ("export", "export-chatter", "delete-chatter"):
         assert command in result.stdout

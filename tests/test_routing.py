@@ -10,8 +10,9 @@ import orgs
 import pytest
 from orgs import fresh, later
 
-from data import routing
-from data.db import connection, open_database
+from data import dispatch, participants, posting, routing, timing
+from data.changes import Changes, RoutingError
+from data.db import connection
 from data.models import (
     Agent,
     AgentProfile,
@@ -22,7 +23,7 @@ from data.models import (
     Profile,
     now,
 )
-from data.routing import RoutingError
+from data.schema import open_database
 
 # --- the organisation every test starts from ------------------------------------------------
 
@@ -131,7 +132,7 @@ def test_new_chat_is_offered_to_exactly_one_available_agent(org):
     assert len(offers) == 1
     assert offers[0].agent_id in {a.id for a in agents}
     assert state(chat) == "offered"
-    assert offers[0].expires_at == offers[0].created_at + timedelta(seconds=routing.settings.offer_timeout)
+    assert offers[0].expires_at == offers[0].created_at + timedelta(seconds=timing.settings.offer_timeout)
 
 
 def test_new_chat_goes_to_the_longest_idle_agent(org):
@@ -162,7 +163,7 @@ def test_pending_offers_count_toward_max_chats(org):
     chats = [start(org.support) for _ in range(3)]
     assert [holder(c) for c in chats] == [ann.id, ann.id, None]
     assert state(chats[2]) == "waiting"
-    assert routing.agent_load(ann) == 2
+    assert dispatch.agent_load(ann) == 2
 
 
 def test_accepted_chats_count_toward_max_chats(org):
@@ -171,7 +172,7 @@ def test_accepted_chats_count_toward_max_chats(org):
     connect(first, ann)
     second = start(org.support)
     assert holder(second) is None
-    assert routing.agent_load(ann) == 1
+    assert dispatch.agent_load(ann) == 1
 
 
 def test_paused_agent_gets_no_offers(org):
@@ -268,14 +269,14 @@ def test_accept_connects_the_agent_to_the_chat(org):
     assert [a.id for a in chat.agents()] == [ann.id]
     assert texts(chat)[-1] == "Ann joined the chat."
     assert Message.for_agents(chat)[-1].sender == "system"
-    assert routing.is_participant(chat, ann)
+    assert participants.is_participant(chat, ann)
 
 
 def test_accept_after_expiry_is_refused_with_a_clear_message(org):
     ann = org.on("ann")
     chat = start(org.support)
     offer = offer_of(chat)
-    routing.expire_offers(at=later(routing.settings.offer_timeout + 1))
+    routing.expire_offers(at=later(timing.settings.offer_timeout + 1))
     with pytest.raises(RoutingError, match="expired"):
         routing.accept(offer.id, ann)
     assert state(chat) == "waiting"
@@ -341,7 +342,7 @@ def test_two_agents_never_hold_the_same_chat(org):
                     with pytest.raises(RoutingError):
                         routing.accept(offer.id, other)
             routing.accept(offer.id, agent)
-    routing.tick(at=later(routing.settings.offer_timeout * 3))
+    routing.tick(at=later(timing.settings.offer_timeout * 3))
     for chat in chats:
         assert len(pending(chat)) <= 1
         assert Participant.select().where(Participant.chat == chat).count() <= 1
@@ -395,7 +396,7 @@ def test_accept_racing_the_chatter_leaving_has_one_consistent_outcome(org):
         assert "withdrawn" in str(results[0][1])
         assert fresh(offer).state == "withdrawn"
         assert not Participant.select().exists()
-    assert routing.agent_load(ann) == 0
+    assert dispatch.agent_load(ann) == 0
 
 
 def test_accept_racing_the_deadline_has_one_consistent_outcome(org):
@@ -405,7 +406,7 @@ def test_accept_racing_the_deadline_has_one_consistent_outcome(org):
     offer = offer_of(chat)
     results = run_in_threads(
         lambda: routing.accept(offer.id, ann),
-        lambda: routing.expire_offers(at=later(routing.settings.offer_timeout + 1)),
+        lambda: routing.expire_offers(at=later(timing.settings.offer_timeout + 1)),
     )
     accepted = results[0][0] == "ok"
     assert results[1][0] == "ok"
@@ -456,7 +457,7 @@ def test_rejected_chat_never_goes_back_to_the_rejecter_while_another_can_take_it
     assert holder(chat) == cat.id
     routing.reject(offer_of(chat).id, cat)
     # all three declined: after the timeout it goes back to whoever declined first (ann)
-    routing.tick(at=later(routing.settings.offer_timeout + 1))
+    routing.tick(at=later(timing.settings.offer_timeout + 1))
     assert holder(chat) == ann.id
 
 
@@ -499,7 +500,7 @@ def test_unanswered_offer_counts_as_a_reject_and_pauses_the_agent(org):
     chat = start(org.support)
     offer = offer_of(chat)
     assert offer.agent_id == ann.id
-    changes = routing.expire_offers(at=later(routing.settings.offer_timeout + 1))
+    changes = routing.expire_offers(at=later(timing.settings.offer_timeout + 1))
     assert fresh(offer).state == "expired"
     ann = fresh(ann)
     assert ann.status == "paused"
@@ -513,7 +514,7 @@ def test_tick_expires_offers_and_reoffers_the_chat(org):
     ann = org.on("ann")
     ben = org.on("ben", idle_since=now() + timedelta(hours=1))
     chat = start(org.support)
-    routing.tick(at=later(routing.settings.offer_timeout + 1))
+    routing.tick(at=later(timing.settings.offer_timeout + 1))
     assert fresh(ann).status == "paused"
     assert holder(chat) == ben.id
 
@@ -534,14 +535,14 @@ def test_offer_is_not_expired_before_its_deadline(org, routing_settings):
 def test_expired_offer_with_only_that_agent_waits_for_them_to_resume(org):
     ann = org.on("ann")
     chat = start(org.support)
-    routing.tick(at=later(routing.settings.offer_timeout + 1))
+    routing.tick(at=later(timing.settings.offer_timeout + 1))
     assert fresh(ann).status == "paused"
     assert holder(chat) is None
-    routing.tick(at=later(routing.settings.offer_timeout * 10))
+    routing.tick(at=later(timing.settings.offer_timeout * 10))
     assert holder(chat) is None
     routing.resume(ann)
     # ann let it expire long ago and nobody else can take it: it comes back to her
-    routing.tick(at=later(routing.settings.offer_timeout * 3))
+    routing.tick(at=later(timing.settings.offer_timeout * 3))
     assert holder(chat) == ann.id
 
 
@@ -557,7 +558,7 @@ def test_offer_deadline_survives_a_restart(org, database, tmp_path):
     try:
         with connection():
             assert fresh(offer).state == "pending"
-            routing.tick(at=later(routing.settings.offer_timeout + 1))
+            routing.tick(at=later(timing.settings.offer_timeout + 1))
             assert fresh(offer).state == "expired"
             assert fresh(ann).status == "paused"
             assert holder(chat) == ben.id
@@ -657,8 +658,8 @@ def test_log_off_keeps_accepted_chats(org):
     connect(chat, ann)
     routing.log_off(ann)
     assert state(chat) == "active"
-    assert routing.is_participant(chat, ann)
-    routing.post_by_agent(chat, ann, "still here")
+    assert participants.is_participant(chat, ann)
+    posting.post_by_agent(chat, ann, "still here")
     assert texts(chat)[-1] == "still here"
 
 
@@ -681,7 +682,7 @@ def test_sign_out_leaves_chats_and_an_unattended_chat_returns_to_the_front_of_th
     assert holder(newer) is None
     routing.sign_out(ann)
     assert fresh(ann).status == "off"
-    assert not routing.is_participant(served, ann)
+    assert not participants.is_participant(served, ann)
     part = Participant.get(Participant.chat == served)
     assert part.left_at is not None and part.closed_at is not None
     assert state(served) == "waiting"
@@ -711,7 +712,7 @@ def test_sign_out_ends_a_chat_whose_chatter_has_already_left(org):
     chat = start(org.support)
     connect(chat, ann)
     routing.chatter_away(chat)
-    routing.check_away(at=later(routing.settings.leave_grace + 1))
+    routing.check_away(at=later(timing.settings.leave_grace + 1))
     routing.sign_out(ann)
     # nobody is left on either side: offering it to ben would hand him an empty chat
     assert state(chat) == "ended"
@@ -740,7 +741,7 @@ def test_agent_ends_the_chat(org):
     assert chat.state == "ended"
     assert chat.ended_at is not None
     assert texts(chat)[-1] == "Ann ended the chat."
-    assert routing.agent_load(ann) == 0
+    assert dispatch.agent_load(ann) == 0
     assert chat.id in changes.chats and chat.id in changes.logs
 
 
@@ -753,7 +754,7 @@ def test_chatter_ends_the_chat(org):
     assert chat.state == "ended"
     assert chat.chatter_left_at is not None
     assert texts(chat)[-1] == "Zoe ended the chat."
-    assert routing.agent_load(ann) == 0
+    assert dispatch.agent_load(ann) == 0
 
 
 def test_chatter_without_a_name_is_called_visitor(org):
@@ -769,7 +770,7 @@ def test_ending_a_chat_withdraws_its_pending_offer(org):
     changes = routing.end_chat(chat)
     assert fresh(offer).state == "withdrawn"
     assert state(chat) == "ended"
-    assert routing.agent_load(ann) == 0
+    assert dispatch.agent_load(ann) == 0
     assert ann.id in changes.agents
 
 
@@ -782,7 +783,7 @@ def test_ending_twice_is_harmless(org):
     ended_at = fresh(chat).ended_at
     again = routing.end_chat(chat, ann)
     routing.end_chat(chat)
-    assert again == routing.Changes()
+    assert again == Changes()
     assert texts(chat) == log
     assert fresh(chat).ended_at == ended_at
 
@@ -794,9 +795,9 @@ def test_posting_to_an_ended_chat_is_refused(org):
     routing.end_chat(chat)
     count = Message.select().count()
     with pytest.raises(RoutingError, match="ended"):
-        routing.post_by_chatter(chat, "hello?")
+        posting.post_by_chatter(chat, "hello?")
     with pytest.raises(RoutingError, match="ended"):
-        routing.post_by_agent(chat, ann, "hello?")
+        posting.post_by_agent(chat, ann, "hello?")
     assert Message.select().count() == count
 
 
@@ -805,10 +806,10 @@ def test_agent_not_in_the_chat_cannot_post_to_or_end_it(org):
     ben = org.agent("ben")
     chat = start(org.support)
     with pytest.raises(RoutingError, match="not in this chat"):
-        routing.post_by_agent(chat, ann, "offered is not joined")
+        posting.post_by_agent(chat, ann, "offered is not joined")
     connect(chat, ann)
     with pytest.raises(RoutingError, match="not in this chat"):
-        routing.post_by_agent(chat, ben, "hi")
+        posting.post_by_agent(chat, ben, "hi")
     with pytest.raises(RoutingError, match="not in this chat"):
         routing.end_chat(chat, ben)
     assert state(chat) == "active"
@@ -837,10 +838,10 @@ def test_offered_chatter_away_past_the_grace_period_withdraws_the_offer(org):
     chat = start(org.support)
     offer = offer_of(chat)
     routing.chatter_away(chat)
-    routing.check_away(at=later(routing.settings.leave_grace + 1))
+    routing.check_away(at=later(timing.settings.leave_grace + 1))
     assert state(chat) == "ended"
     assert fresh(offer).state == "withdrawn"
-    assert routing.agent_load(ann) == 0
+    assert dispatch.agent_load(ann) == 0
 
 
 def test_active_chatter_away_past_the_grace_period_left_but_chat_stays_active(org):
@@ -848,14 +849,14 @@ def test_active_chatter_away_past_the_grace_period_left_but_chat_stays_active(or
     chat = start(org.support, name="Zoe")
     connect(chat, ann)
     routing.chatter_away(chat)
-    changes = routing.tick(at=later(routing.settings.leave_grace + 1))
+    changes = routing.tick(at=later(timing.settings.leave_grace + 1))
     chat = fresh(chat)
     assert chat.state == "active"
     assert not chat.chatter_present
     assert texts(chat)[-1] == "Zoe left the chat."
     assert chat.id in changes.logs
     # only once
-    routing.tick(at=later(routing.settings.leave_grace * 5))
+    routing.tick(at=later(timing.settings.leave_grace * 5))
     assert texts(chat).count("Zoe left the chat.") == 1
 
 
@@ -864,7 +865,7 @@ def test_chatter_back_after_leaving_says_is_back(org):
     chat = start(org.support, name="Zoe")
     connect(chat, ann)
     routing.chatter_away(chat)
-    routing.check_away(at=later(routing.settings.leave_grace + 1))
+    routing.check_away(at=later(timing.settings.leave_grace + 1))
     changes = routing.chatter_back(chat)
     chat = fresh(chat)
     assert texts(chat)[-1] == "Zoe is back."
@@ -880,7 +881,7 @@ def test_chatter_back_within_the_grace_period_says_nothing(org):
     log = texts(chat)
     routing.chatter_away(chat)
     routing.chatter_back(chat)
-    routing.check_away(at=later(routing.settings.leave_grace * 5))
+    routing.check_away(at=later(timing.settings.leave_grace * 5))
     assert texts(chat) == log
     assert fresh(chat).chatter_away_since is None
 
@@ -893,14 +894,13 @@ def test_message_sequence_numbers_are_per_chat_without_gaps(org):
     one = start(org.support)
     two = start(org.support)
     connect(one, ann)
-    routing.post_by_chatter(two, "first in two")
-    routing.post_by_agent(one, ann, "hello", private=True)
-    routing.post_by_chatter(one, "hi")
-    routing.post_by_chatter(two, "second in two")
+    posting.post_by_chatter(two, "first in two")
+    posting.post_by_agent(one, ann, "hello", private=True)
+    posting.post_by_chatter(one, "hi")
+    posting.post_by_chatter(two, "second in two")
     for chat in (one, two):
-        seqs = [m.seq for m in Message.for_agents(chat)]
+        seqs = [m.seq for m in Message.for_agents(chat)]  # every row, private ones included
         assert seqs == list(range(1, len(seqs) + 1))
-        assert fresh(chat).last_seq() == len(seqs)
     assert texts(two) == ["first in two", "second in two"]
 
 
@@ -911,7 +911,7 @@ def test_concurrently_posted_messages_get_gapless_sequence_numbers(org):
     def poster(chat, label):
         def job():
             for i in range(20):
-                routing.post_by_chatter(chat, f"{label}-{i}")
+                posting.post_by_chatter(chat, f"{label}-{i}")
 
         return job
 
@@ -928,9 +928,9 @@ def test_chatter_never_sees_private_messages(org):
     ann = org.on("ann")
     chat = start(org.support)
     connect(chat, ann)
-    routing.post_by_agent(chat, ann, "secret note", private=True)
-    routing.post_by_agent(chat, ann, "public reply")
-    routing.post_by_agent(chat, ann, "another secret", private=True)
+    posting.post_by_agent(chat, ann, "secret note", private=True)
+    posting.post_by_agent(chat, ann, "public reply")
+    posting.post_by_agent(chat, ann, "another secret", private=True)
     seen = [m.text for m in Message.for_chatter(chat)]
     assert "secret note" not in seen and "another secret" not in seen
     assert seen == ["Ann joined the chat.", "public reply"]
@@ -973,7 +973,7 @@ def test_changes_name_the_affected_chats_agents_and_queues(org):
     assert chat.id in changes.chats and chat.id in changes.logs
     assert ann.id in changes.agents
 
-    changes = routing.post_by_chatter(chat, "hi")
+    changes = posting.post_by_chatter(chat, "hi")
     assert changes.logs == {chat.id}
 
     waiting = start(org.sales)
@@ -984,7 +984,7 @@ def test_changes_name_the_affected_chats_agents_and_queues(org):
 
     changes = routing.pause(ben)
     assert changes.agents == {ben.id}
-    assert routing.pause(org.agent("cat")) == routing.Changes()  # not logged on: nothing changed
+    assert routing.pause(org.agent("cat")) == Changes()  # not logged on: nothing changed
 
     changes = routing.log_off(ben)
     assert ben.id in changes.agents
@@ -992,8 +992,8 @@ def test_changes_name_the_affected_chats_agents_and_queues(org):
 
     changes = routing.end_chat(chat, ann)
     assert chat.id in changes.chats and chat.id in changes.logs
-    assert routing.related_agents(chat.id) == {ann.id}
-    assert routing.related_agents(waiting.id) == {ben.id}
+    assert participants.related_agents(chat.id) == {ann.id}
+    assert participants.related_agents(waiting.id) == {ben.id}
 
 
 def test_an_agent_offered_a_chat_again_after_signing_out_rejoins_on_one_row(org):

@@ -6,10 +6,11 @@ from clients import rows
 from conftest import wait_for
 from test_live import active_chat
 
-from data import routing, search_index
-from data.db import db, open_database, write
+from data import posting, search_index
+from data.db import db, write
 from data.logs import Filters, find_chats
 from data.models import Chat, Message, Queue
+from data.schema import open_database
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def check_index():
 
 
 def test_storing_a_message_does_not_index_it_but_a_search_finds_it_at_once(chat):
-    message = routing.post_by_chatter(chat, "where is my parcel").fresh[chat.id][0]
+    message = posting.post_by_chatter(chat, "where is my parcel").fresh[chat.id][0]
     assert indexed("parcel") == []  # the insert alone stays cheap
     assert found("parcel") == [chat.id]
     assert indexed("parcel") == [message.id]
@@ -42,7 +43,7 @@ def test_storing_a_message_does_not_index_it_but_a_search_finds_it_at_once(chat)
 
 def test_catch_up_indexes_every_message_in_one_go_and_then_has_nothing_to_do(chat):
     for n in range(5):
-        routing.post_by_chatter(chat, f"message number {n}")
+        posting.post_by_chatter(chat, f"message number {n}")
     search_index.catch_up()
     assert len(indexed("number")) == 5
     search_index.catch_up()
@@ -51,9 +52,9 @@ def test_catch_up_indexes_every_message_in_one_go_and_then_has_nothing_to_do(cha
 
 
 def test_deleting_messages_indexed_or_not_leaves_the_index_right(chat):
-    old = routing.post_by_chatter(chat, "an indexed message").fresh[chat.id][0]
+    old = posting.post_by_chatter(chat, "an indexed message").fresh[chat.id][0]
     search_index.catch_up()
-    new = routing.post_by_chatter(chat, "not indexed yet").fresh[chat.id][0]
+    new = posting.post_by_chatter(chat, "not indexed yet").fresh[chat.id][0]
     with write():
         Message.delete().where(Message.id.in_([old.id, new.id])).execute()
     check_index()
@@ -61,11 +62,11 @@ def test_deleting_messages_indexed_or_not_leaves_the_index_right(chat):
 
 
 def test_an_id_given_out_again_after_a_delete_is_indexed_with_its_new_text(chat):
-    first = routing.post_by_chatter(chat, "first words").fresh[chat.id][0]
-    last = routing.post_by_chatter(chat, "gone soon").fresh[chat.id][0]
+    first = posting.post_by_chatter(chat, "first words").fresh[chat.id][0]
+    last = posting.post_by_chatter(chat, "gone soon").fresh[chat.id][0]
     search_index.catch_up()
     Message.delete().where(Message.id == last.id).execute()
-    again = routing.post_by_chatter(chat, "second thoughts").fresh[chat.id][0]
+    again = posting.post_by_chatter(chat, "second thoughts").fresh[chat.id][0]
     assert again.id == last.id  # SQLite hands out the highest id again
     assert found("thoughts") == [chat.id]
     assert found("gone") == []
@@ -74,7 +75,7 @@ def test_an_id_given_out_again_after_a_delete_is_indexed_with_its_new_text(chat)
 
 
 def test_changing_an_indexed_text_changes_what_is_found(chat):
-    message = routing.post_by_chatter(chat, "a typo here").fresh[chat.id][0]
+    message = posting.post_by_chatter(chat, "a typo here").fresh[chat.id][0]
     search_index.catch_up()
     Message.update(text="corrected now").where(Message.id == message.id).execute()
     assert found("typo") == []
@@ -100,12 +101,12 @@ def test_a_database_indexed_by_an_older_parley_keeps_its_index_and_nothing_is_in
             " INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END"
         )
         chat = Chat.create(queue=Queue.create(name="Support", slug="support"))
-        routing.post_by_chatter(chat, "indexed the old way")
+        posting.post_by_chatter(chat, "indexed the old way")
     database.close_all()
 
     database = open_database(folder)
     with database.connection_context():
-        routing.post_by_chatter(chat, "and the new way")
+        posting.post_by_chatter(chat, "and the new way")
         assert found("way") == [chat.id]
         assert len(indexed("way")) == 2
         check_index()  # a message indexed twice would fail it too

@@ -3,8 +3,9 @@
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from data import actions, invitations, routing
-from data.inputs import whole_number
+from data import actions, invitations
+from data.changes import RoutingError
+from data.checks import whole_number
 from data.models import Agent, Queue
 from views.console import _agent_and_chat, invite_status_html
 from views.fragments import replace
@@ -43,7 +44,7 @@ def offer_options(chat_id):
     options = request.form.getlist("option")
     try:
         changes = actions.offer_options(chat, agent, question, options)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         sets = list(actions.option_sets_for(chat))
         context = {"chat": chat, "sets": sets, "question": question, "options": options or ["", ""]}
         return render_template("partials/options_form.html", error=str(e), **context), 400
@@ -82,7 +83,7 @@ def invite(chat_id):
     stay = request.form.get("stay") == "yes"
     try:
         changes = invitations.invite(chat, agent, invitee=invitee, queue=queue, stay=stay)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _invite_form(chat, str(e), 409)
     announce(changes)
     return replace(invite_status_html(chat))

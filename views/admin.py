@@ -4,7 +4,8 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from data import admin, frame_origins, retention, routing
-from data.inputs import whole_number
+from data.changes import RoutingError
+from data.checks import whole_number
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from views.console import _error
@@ -76,7 +77,7 @@ def assign(chat_id):
         return _error("Choose an agent to assign the chat to.", "live-alert", 400)
     try:
         changes = routing.assign(chat, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "live-alert", 409)
     announce(changes)
     return or_page(live_html(), url_for("admin.index"))
@@ -88,7 +89,7 @@ def end(chat_id):
     chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
     try:
         changes = routing.end_chat(chat, Agent.get_by_id(current_user.id), supervising=True)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "live-alert", 409)
     announce(changes)
     return live_html()

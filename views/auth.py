@@ -4,7 +4,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from data import routing
-from data.signin import authenticate
+from data.models import Agent
 from views import limits
 from views.live import announce
 
@@ -25,7 +25,7 @@ def login():
     """Show the sign-in form; sign the agent in on good credentials."""
     error = None
     if request.method == "POST":
-        agent = authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        agent = Agent.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
         if agent is not None:
             session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
             login_user(agent)

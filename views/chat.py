@@ -20,10 +20,11 @@ from flask import (
 from markupsafe import Markup
 from peewee import IntegrityError
 
-from data import actions, identity, routing
+from data import actions, identity, posting, routing
 from data import transcript as transcripts
+from data.changes import Changes, RoutingError
+from data.checks import has_control, is_email, single_line, whole_number
 from data.db import prepared
-from data.inputs import breaks_line, single_line, whole_number
 from data.models import Attachment, Chat, Message, Queue, now
 from views import limits
 from views.console import _error, post_message, socket_message, typing_html
@@ -35,7 +36,6 @@ from views.widget import chatter_cookie_options
 
 bp = Blueprint("chat", __name__)
 
-EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 MAX_NAME = 80
 MAX_URL = 2000
 CHAT_COOKIE_AGE = timedelta(days=1)
@@ -140,7 +140,7 @@ def start(slug):
     errors = {}
     if len(name) > MAX_NAME:
         errors["name"] = f"Your name can be at most {MAX_NAME} characters."
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and not is_email(email):
         errors["email"] = "This does not look like an e-mail address."
     started_from = page_url(request.form.get("page"))
     if errors:
@@ -171,7 +171,7 @@ def _start_once(queue, key, **fields):
     except IntegrityError:
         if key is None:
             raise
-        return Chat.get(Chat.start_key == key), routing.Changes()
+        return Chat.get(Chat.start_key == key), Changes()
 
 
 def _started(slug, chat):
@@ -202,7 +202,7 @@ def _outside_referrer():
 def page_url(url):
     """The page a chat starts from, if it is a plain http(s) address; "" otherwise."""
     url = (url or "").strip()
-    if len(url) > MAX_URL or breaks_line(url) or not url.lower().startswith(("http://", "https://")):
+    if len(url) > MAX_URL or has_control(url) or not url.lower().startswith(("http://", "https://")):
         return ""
     return url
 
@@ -218,7 +218,7 @@ def send(slug):
     return post_message(
         "chat-alert",
         chat.id,
-        lambda text, saved, key: routing.post_by_chatter(chat, text, files=saved, key=key),
+        lambda text, saved, key: posting.post_by_chatter(chat, text, files=saved, key=key),
         by_chatter=True,
     )
 
@@ -227,7 +227,7 @@ def socket_send(chat, sent):
     """Store a message the chat page sent over its socket (see views.console.socket_message)."""
 
     def post(text, key):
-        return routing.post_by_chatter(chat, text, key=key)
+        return posting.post_by_chatter(chat, text, key=key)
 
     return socket_message(sent, "chat-alert", post, by_chatter=True)
 
@@ -253,7 +253,7 @@ def answer(slug):
     try:
         seqs = chatter_seqs(chat.id)
         changes = actions.answer(chat, seqs[number - 1] if 1 <= number <= len(seqs) else 0, choice)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204

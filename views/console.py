@@ -6,9 +6,10 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import files, invitations, routing
+from data import files, invitations, participants, posting, routing
+from data.changes import NoSuchChat, RoutingError
+from data.checks import whole_number
 from data.db import prepared
-from data.inputs import whole_number
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from views.files import take_uploads
 from views.fragments import append_to, fill, or_page, remove, replace
@@ -72,7 +73,7 @@ def _status_change(change):
     agent = Agent.get_by_id(current_user.id)
     try:
         changes = change(agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), "status-error")
     announce(changes)
     return or_page(status_html(Agent.get_by_id(agent.id)), url_for("console.console"))
@@ -92,7 +93,7 @@ def accept(offer_id):
     offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         chat, changes = routing.accept(offer_id, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return controls_html(agent, Chat.get_by_id(chat.id), "active", None)
@@ -110,7 +111,7 @@ def reject(offer_id):
     offer = _offer_of(offer_id, agent).first() or abort(404)
     try:
         changes = routing.reject(offer_id, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return remove(f"tab-{offer.chat_id}", f"panel-{offer.chat_id}")
@@ -124,7 +125,7 @@ def send(chat_id):
     return post_message(
         f"alert-{chat_id}",
         chat_id,
-        lambda text, saved, key: routing.post_by_agent(
+        lambda text, saved, key: posting.post_by_agent(
             chat, agent, text, private=private, files=saved, key=key
         ),
     )
@@ -147,7 +148,7 @@ def post_message(alert, chat_id, post, by_chatter=False):
         return _error(EMPTY, alert, 400)
     try:
         changes = post(text, saved, key)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         files.delete(f["token"] for f in saved)
         return _error(str(e), alert, 409)
     if not changes.fresh:  # its key was stored already: the files of this copy are not needed
@@ -171,9 +172,9 @@ def socket_message(sent, alert, post, by_chatter=False):
         return _refused(alert, TOO_LONG if text else EMPTY, key)
     try:
         changes = post(text, key)
-    except routing.NoSuchChat as e:  # no chat, so no place of its own to say so
+    except NoSuchChat as e:  # no chat, so no place of its own to say so
         return _refused("status-error", str(e), None)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _refused(alert, str(e), key)
     announce(changes, by_chatter)
     return ""
@@ -189,7 +190,7 @@ def socket_send(session_id, sent):
     return socket_message(
         sent,
         f"alert-{chat_id}",
-        lambda text, key: routing.post_in_session(chat_id, session_id, text, private=private, key=key),
+        lambda text, key: posting.post_in_session(chat_id, session_id, text, private=private, key=key),
     )
 
 
@@ -205,7 +206,7 @@ def end(chat_id):
         return render_template("partials/end_dialog.html", chat=chat)
     try:
         changes = routing.end_chat(chat, agent)
-    except routing.RoutingError as e:
+    except RoutingError as e:
         return _error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
     controls = replace(controls_html(agent, Chat.get_by_id(chat_id), "ended", None))
@@ -228,22 +229,9 @@ def _agent_and_chat(chat_id, joined=True):
         chat = Chat.get_by_id(chat_id)
     except Chat.DoesNotExist:
         abort(404)
-    if (_participation if joined else _participation_ever)(chat_id, agent.id).first() is None:
+    if not participants.is_participant(chat_id, agent.id, ever=not joined):
         abort(404)
     return agent, chat
-
-
-# on every message an agent sends: compiled once (data.db.prepared)
-@prepared
-def _participation(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
-    return Participant.select(Participant.id).where(where).limit(1)
-
-
-@prepared
-def _participation_ever(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
-    return Participant.select(Participant.id).where(where).limit(1)
 
 
 def _error(message, target, status=400):

@@ -7,7 +7,7 @@ not a query that overflows.
 from flask import render_template, request
 from werkzeug.routing import IntegerConverter
 
-from data.inputs import MAX_INTEGER
+from data.checks import MAX_INTEGER
 
 MESSAGES = {
     413: "Nothing was sent: at most 5 files can go with a message, each at most 20 MB.",

@@ -7,8 +7,8 @@ from flask import Blueprint, abort, send_file
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from data import files, quota
-from data.models import Attachment, Offer, Participant
+from data import files, participants, quota
+from data.models import Attachment, Offer
 
 bp = Blueprint("files", __name__)
 
@@ -70,11 +70,10 @@ def agent_download(token):
 
 def _agent_may_see(chat_id, agent_id):
     """In the chat now or before, or shown it by an open offer (a new chat or an invitation)."""
-    joined = Participant.select().where((Participant.chat == chat_id) & (Participant.agent == agent_id))
     offered = Offer.select().where(
         (Offer.chat == chat_id) & (Offer.agent == agent_id) & (Offer.state == "pending")
     )
-    return joined.exists() or offered.exists()
+    return participants.is_participant(chat_id, agent_id, ever=True) or offered.exists()
 
 
 def serve(attachment):

@@ -27,7 +27,7 @@ from markupsafe import escape
 from wsproto.events import CloseConnection, Ping
 from wsproto.utilities import LocalProtocolError
 
-from data import retention, routing, search_index
+from data import participants, retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
 from views.frames import Frames, text_frame
@@ -174,7 +174,7 @@ def _publish_chat(chat_id, event, agents_first=False):
     if event[0] in SHOWN_ONLY:
         channels = [f"shown:{chat_id}"]
     else:
-        channels = [f"agent:{agent_id}" for agent_id in routing.related_agents(chat_id)]
+        channels = [f"agent:{agent_id}" for agent_id in participants.related_agents(chat_id)]
     channels.insert(len(channels) if agents_first else 0, f"chat:{chat_id}")
     for channel in channels:
         hub.publish(channel, event)
@@ -576,7 +576,7 @@ def console_socket(ws):
         if "send" in notice:
             return console.socket_send(session_id, notice["send"])
         chat_id, private = _typing_of(notice)
-        if chat_id is not None and routing.is_participant(chat_id, agent_id):
+        if chat_id is not None and participants.is_participant(chat_id, agent_id):
             publish_typing(chat_id, f"agent:{agent_id}", private)
 
     serve_socket(ws, f"agent:{agent_id}", console.ConsoleView(agent_id), on_notice=on_notice)

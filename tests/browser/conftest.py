@@ -7,9 +7,9 @@ import pytest
 from conftest import PASSWORDS, ROOT
 from playwright.sync_api import expect, sync_playwright
 
-from data import routing
-from data.db import open_database
+from data import posting
 from data.models import Chat
+from data.schema import open_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -136,7 +136,7 @@ def post_while_down(server, chatter_name, text):
     try:
         with database.connection_context():
             chat = Chat.get(Chat.chatter_name == chatter_name)
-            routing.post_by_chatter(chat, text)
+            posting.post_by_chatter(chat, text)
     finally:
         database.close_all()
 

@@ -1,0 +1,155 @@
+"""The `parley` command: serve, load, export, export-chatter, delete-chatter (`python -m cli` too)."""
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+
+import data
+import server
+from app import create_app
+from data.db import connection, db
+from data.models import Agent, now
+from data.org import OrgError, load_file
+from data.org_export import export_text
+from data.retention import delete_chatter, export_chatter
+from data.schema import open_database
+from settings import SettingError, settings_from_env
+
+DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(data.__file__)), "demo.toml")
+
+
+def main(argv=None):
+    """Run the `parley` command line."""
+    parser = argparse.ArgumentParser(prog="parley", description="Parley, a web chat desk for support teams.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the server", description="Start the Parley server.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo organisation into an empty database"
+    )
+    load = commands.add_parser(
+        "load", help="apply an organisation file", description="Apply an organisation file."
+    )
+    load.add_argument("file", help="the organisation file (TOML)")
+    load.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    export = commands.add_parser(
+        "export",
+        help="write the organisation file",
+        description="Write the stored organisation as a file for `parley load`. Passwords are not "
+        "exported: agents without a password in the file keep theirs when it is loaded.",
+    )
+    export.add_argument("file", help="where to write it (TOML); - for standard output")
+    export.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    for name, does in (
+        ("export-chatter", "print every chat of the chatter with this e-mail address as JSON"),
+        ("delete-chatter", "delete every ended chat of the chatter with this e-mail address"),
+    ):
+        chatter = commands.add_parser(name, help=does, description=does[0].upper() + does[1:] + ".")
+        chatter.add_argument("email", help="the e-mail address the chatter gave (any case)")
+        chatter.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    args = parser.parse_args(argv)
+    if args.data:
+        os.environ["PARLEY_DATA"] = args.data
+    try:
+        settings_from_env()
+    except SettingError as e:
+        print(f"parley: {e}", file=sys.stderr)
+        return 2
+    if args.command == "load":
+        return _load(args.file)
+    if args.command == "export":
+        return _export(args.file)
+    if args.command == "export-chatter":
+        return _export_chatter(args.email)
+    if args.command == "delete-chatter":
+        return _delete_chatter(args.email)
+    return _serve(args)
+
+
+def _load(path):
+    open_database(settings_from_env()["DATA"])
+    try:
+        with connection():
+            counts = load_file(path)
+    except OrgError as e:
+        print(f"parley load: {e}", file=sys.stderr)
+        print("Nothing was changed.", file=sys.stderr)
+        return 1
+    print("Loaded " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
+    return 0
+
+
+def _export(path):
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        text = export_text(now())
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"Wrote the organisation to {path} (passwords are not exported).")
+    return 0
+
+
+def _export_chatter(email):
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        found = export_chatter(email)
+    json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    if not found["chats"]:
+        print(f"parley export-chatter: no chats of {email}", file=sys.stderr)
+    return 0
+
+
+def _delete_chatter(email):
+    open_database(settings_from_env()["DATA"])
+    with connection():
+        deleted, still_open = delete_chatter(email)
+    print(f"Deleted {deleted} chat{'s' * (deleted != 1)} of {email}.")
+    if still_open:
+        print(
+            f"{still_open} chat{'s are' if still_open != 1 else ' is'} still open and kept: "
+            "run this again once they have ended.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _serve(args):
+    folder = settings_from_env()["DATA"]
+    open_database(folder)
+    demo = False
+    with connection():
+        if args.demo and not Agent.select().exists():
+            load_file(DEMO_FILE)
+            demo = True
+            print("Loaded the demo organisation. Log in as (username / password):")
+            for line in _demo_logins():
+                print("  " + line)
+        elif args.demo:
+            print("The database already holds an organisation; the demo was not loaded.")
+    # /demo/host signs identities with the real secret: never beside an organisation of one's own
+    if demo:
+        os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
+        print("A pretend host site with the chat widget: /demo/host")
+    db.close_all()
+    return server.run(args.host, args.port, create_app)
+
+
+def _demo_logins():
+    with open(DEMO_FILE, "rb") as f:
+        agents = tomllib.load(f)["agent"]
+    for a in agents:
+        role = "supervisor" if a.get("supervisor") else "agent"
+        yield f"{a['username']} / {a['password']}  ({a['name']}, {role})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Who is in which chat: joining one, the one check of being in it, and who hears of its changes."""
+
+from data.db import db, prepared
+from data.models import Participant
+
+
+def join(chat, agent, at):
+    """Put the agent in the chat; one who was in it before (a hand-over, a sign-out) rejoins on their row."""
+    rejoined = (
+        Participant.update(joined_at=at, left_at=None, closed_at=None)
+        .where((Participant.chat == chat) & (Participant.agent == agent))
+        .execute()
+    )
+    if not rejoined:
+        Participant.create(chat=chat, agent=agent, joined_at=at)
+
+
+def is_participant(chat, agent, ever=False):
+    """The agent is in the chat now (`ever`: or was in it before)."""
+    return _participation(chat, agent, ever).first() is not None
+
+
+@prepared  # asked for every message an agent posts from a page: compiled once (data.db.prepared)
+def _participation(chat, agent, ever):
+    where = (Participant.chat == chat) & (Participant.agent == agent)
+    if not ever:
+        where &= Participant.left_at.is_null()
+    return Participant.select(Participant.id).where(where).limit(1)
+
+
+def related_agents(chat_id):
+    """Agents whose console shows, or showed, the chat: they hear of every change to the chat itself
+    (its messages go to the consoles that show it, views.live)."""
+    return {agent_id for (agent_id,) in db.execute_sql(RELATED_AGENTS, (chat_id, chat_id))}
+
+
+# asked on every message: one statement, written once
+RELATED_AGENTS = (
+    'SELECT "agent_id" FROM "participant" WHERE "chat_id" = ?'
+    ' UNION SELECT "agent_id" FROM "offer" WHERE "chat_id" = ?'
+)
