@@ -73,8 +73,9 @@ class Filters:
         for name in ("queue", "agent"):
             raw = arg(name)
             if raw:
-                if whole_number(raw) is not None:
-                    setattr(filters, name, whole_number(raw))
+                number = whole_number(raw)
+                if number is not None:
+                    setattr(filters, name, number)
                 else:
                     filters.errors[name] = f"Choose a {name} from the list."
         for name in ("since", "until"):

@@ -102,7 +102,7 @@ class Chat(BaseModel):
     started_from = CharField(default="", max_length=2000)  # the page the chatter came from
     user_agent = CharField(default="", max_length=512)
     # the pre-chat form's own key: the same form sent twice (a double click) starts one chat
-    # (unique where set, data/db.py)
+    # (unique where set, data/schema.py)
     start_key = CharField(null=True)
 
     @property

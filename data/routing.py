@@ -314,13 +314,13 @@ def _why_not(offer_id, agent):
 
 def expire_offers(at=None):
     """Treat every offer past its deadline as rejected and pause its agent, unless the chatter's page
-    was gone (or never connected) by then: such a chat had nobody to answer, so no one missed it."""
+    was gone (or never connected) for the whole offer: nobody was there to answer, so no one missed it."""
     changes = Changes()
     at = at or now()
     with write():
         for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
-            if not _chatter_away(offer.chat_id):
+            if not _nobody_to_answer(offer):
                 pause(offer.agent, reason="You missed an offer, so you were paused.")
             _unanswered(offer, at, changes, "did not answer")
             changes.agents.add(offer.agent_id)
@@ -328,9 +328,10 @@ def expire_offers(at=None):
     return changes
 
 
-def _chatter_away(chat_id):
-    away = Chat.chatter_away_since.is_null(False) | Chat.chatter_left_at.is_null(False)
-    return Chat.select().where((Chat.id == chat_id) & away).exists()
+def _nobody_to_answer(offer):
+    chat = Chat.get_by_id(offer.chat_id)
+    away = chat.chatter_away_since
+    return chat.chatter_left_at is not None or (away is not None and away <= offer.created_at)
 
 
 def check_away(at=None):

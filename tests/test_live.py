@@ -331,6 +331,7 @@ def test_offer_still_expires_and_moves_on_after_a_restart(start_server, people):
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)
     chat = chatter.start(name="Patient Pat")
+    chatter.connect()  # Pat's page is there (and away only while the server restarts)
     wait_for(lambda: ann.offer_id(chat), message="the offer to Ann")
 
     again = restart(server, offer_timeout=2)

@@ -385,6 +385,7 @@ def test_accept_after_expiry_and_someone_elses_accept_is_409(start_server, peopl
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)
     chat = chatter.start(name="Slow Sid")
+    chatter.connect()  # Sid's page is there: an offer that nobody could answer pauses no one
     offer = wait_for(lambda: ann.offer_id(chat), message="the offer to Ann")
     wait_for(lambda: ann.status() == "paused", message="Ann's offer to expire")
 

@@ -18,9 +18,11 @@ def _login_page(error):
 # failed sign-ins (401) are counted per username and per client address, and slowed past each rate
 @bp.route("/login", methods=["GET", "POST"])
 @limits.limit(
-    "LIMIT_SIGNIN_USER", "failed sign-ins as this user", _login_page, limits.username, failures_only=True
+    "LIMIT_SIGNIN_USER", "failed sign-ins as this user", _login_page, limits.username, limits.failed_sign_in
 )
-@limits.limit("LIMIT_SIGNIN_ADDRESS", "failed sign-ins from your address", _login_page, failures_only=True)
+@limits.limit(
+    "LIMIT_SIGNIN_ADDRESS", "failed sign-ins from your address", _login_page, counts=limits.failed_sign_in
+)
 def login():
     """Show the sign-in form; sign the agent in on good credentials."""
     error = None

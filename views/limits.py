@@ -24,11 +24,19 @@ def init_app(app):
     limiter.init_app(app)
 
 
-def limit(setting, what, show=None, key=get_remote_address, failures_only=False):
+def failed_sign_in(response):
+    return response.status_code == 401
+
+
+def done(response):
+    return response.status_code < 400
+
+
+def limit(setting, what, show=None, key=get_remote_address, counts=None):
     """Decorate a view so its POSTs are counted against the rates of `setting` (per client address,
     or per `key`); past them it answers 429 with Retry-After and "Too many `what`…", rendered by
-    `show(message)` (by default an error page, or the alert fragment for htmx). `failures_only`:
-    count only answers that say the request failed (401)."""
+    `show(message)` (by default an error page, or the alert fragment for htmx). `counts(response)`:
+    which answers count (failed_sign_in, done); every one when None."""
 
     def breached(request_limit):
         seconds = max(1, math.ceil(request_limit.window[0] - time.time()))  # [0]: when it resets
@@ -42,7 +50,7 @@ def limit(setting, what, show=None, key=get_remote_address, failures_only=False)
         key_func=key,
         methods=["POST"],
         error_message=what,
-        deduct_when=(lambda response: response.status_code == 401) if failures_only else None,
+        deduct_when=counts,
         on_breach=breached,
     )
 

@@ -22,7 +22,10 @@ def _too_many_mails(message):
 
 
 @bp.post("/chat/<slug>/transcript/email")
-@limits.limit("LIMIT_TRANSCRIPT_MAILS", "transcripts e-mailed from your address", _too_many_mails)
+# only mails queued count: an address refused sends nothing
+@limits.limit(
+    "LIMIT_TRANSCRIPT_MAILS", "transcripts e-mailed from your address", _too_many_mails, counts=limits.done
+)
 def email(slug):
     """Queue the ended chat's transcript for the address the chatter gave."""
     chat = _own_chat(slug)
