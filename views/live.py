@@ -30,7 +30,7 @@ from wsproto.utilities import LocalProtocolError
 from data import retention, routing, search_index
 from data.db import connection, db, prepared
 from data.models import Chat
-from views.frames import Frames, text_frame
+from live.frames import Frames, text_frame
 
 bp = Blueprint("live", __name__)
 sock = Sock()
@@ -325,7 +325,7 @@ class Viewer:
         return self.view.render(event)
 
     def _send(self, html, within=None):
-        """Write `html` as one text frame (views.frames: simple-websocket's send adds only layers)."""
+        """Write `html` as one text frame (live.frames: simple-websocket's send adds only layers)."""
         if html and not self.closed and self.ws.connected:
             try:
                 self.ws.sock.send(text_frame(html), within)
