@@ -114,22 +114,18 @@ def create_app(background=False, **overrides):
     _init_mail(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live, messages, transcripts, widget
+    from live import timers
+    from live.adapter import SOCKET_OPTIONS
+    from views import actions, admin, auth, chat, console, files, live, logs, messages, transcripts, widget
 
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
-    for module in (auth, console, actions, chat, files, live, transcripts, widget):
+    for module in (auth, console, actions, chat, files, live, transcripts, widget, admin, logs):
         app.register_blueprint(module.bp)
-    from views import admin, logs  # the supervisors' pages
-
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(logs.bp)
-    app.config["SOCK_SERVER_OPTIONS"] = live.SOCKET_OPTIONS
+    app.config["SOCK_SERVER_OPTIONS"] = SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
-        live.start_ticker(app)
-        live.start_pinger(app, app.config["PING_INTERVAL"])
-        transcripts.start_sender(app)
+        timers.start(app)
     return app
 
 

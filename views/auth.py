@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from data import routing
 from data.models import Agent
-from views.live import announce
+from live.announce import announce
 
 bp = Blueprint("auth", __name__)
 

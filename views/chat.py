@@ -22,10 +22,11 @@ from data import actions, identity, routing
 from data import transcript as transcripts
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
-from views.console import _error, post_message, socket_message, typing_html
+from live.announce import announce
+from live.events import ChatChanged, Log, MailStatus, Typing, Updated
+from views.compose import error, post_message, socket_message, typing_html
 from views.files import serve
 from views.fragments import append_to, replace
-from views.live import announce
 from views.messages import message_html
 from views.widget import chatter_cookie_options
 
@@ -154,21 +155,21 @@ def page_url(url):
     return url
 
 
-def _own_chat(slug):
+def own_chat(slug):
     return chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
 
 
 @bp.post("/chat/<slug>/messages")
 def send(slug):
     """Send the chatter's message."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     return post_message(
         "chat-alert", lambda text, saved: routing.post_by_chatter(chat, text, files=saved), by_chatter=True
     )
 
 
 def socket_send(chat, sent):
-    """Store a message the chat page sent over its socket (see views.console.socket_message)."""
+    """Store a message the chat page sent over its socket (see views.compose.socket_message)."""
 
     def post(text, key):
         return routing.post_by_chatter(chat, text, key=key)
@@ -179,7 +180,7 @@ def socket_send(chat, sent):
 @bp.get("/chat/<slug>/files/<token>")
 def download(slug, token):
     """Serve one of the chat's public files to the chatter whose chat it is."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     attachment = Attachment.get_or_none(Attachment.token == token)
     if attachment is None or attachment.chat_id != chat.id or attachment.private:
         abort(404)
@@ -189,15 +190,15 @@ def download(slug, token):
 @bp.post("/chat/<slug>/answer")
 def answer(slug):
     """Record the chatter's choice among an agent's options."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     seq = request.form.get("seq", type=int)
     choice = request.form.get("choice", type=int)
     if seq is None or choice is None:
-        return _error("Choose one of the options.", "chat-alert", 400)
+        return error("Choose one of the options.", "chat-alert", 400)
     try:
         changes = actions.answer(chat, seq, choice)
     except routing.RoutingError as e:
-        return _error(str(e), "chat-alert", 409)
+        return error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204
 
@@ -205,7 +206,7 @@ def answer(slug):
 @bp.post("/chat/<slug>/end")
 def end(slug):
     """End the chat from the chatter's side."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     announce(routing.end_chat(chat))
     return composer_html(Chat.get_by_id(chat.id))
 
@@ -224,7 +225,7 @@ def new(slug):
 @bp.get("/chat/<slug>/transcript")
 def transcript(slug):
     """Download the chat as plain text, without anything private."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(chat)}"'}
     return Response(transcripts.text(chat), mimetype="text/plain", headers=headers)
 
@@ -237,8 +238,13 @@ def composer_html(chat):
     return render_template("partials/chatter_composer.html", chat=chat)
 
 
+def transcript_status_html(chat, error=""):
+    """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
+    return render_template("partials/transcript_status.html", chat=chat, error=error)
+
+
 class ChatView:
-    """What a chat page's socket sends: the chatter's messages and the chat's state."""
+    """What a chat page's socket sends: the chatter's messages and the chat's state (live.page.View)."""
 
     def __init__(self, chat):
         self.chat_id = chat.id
@@ -246,22 +252,32 @@ class ChatView:
         self.seq = 0
         self.ended = None
 
+    def channels(self):
+        return [f"chat:{self.chat_id}"]
+
+    def listen(self, follow):
+        """The page hears its chat's channel alone, from start to end."""
+
     def sync(self, seqs, modes):
         self.seq = seqs.get(self.chat_id, 0)
         self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
-        return self.render(("chat", self.chat_id)) + self._messages() + self._mail_status()
+        return self._state() + self._messages() + self._mail_status()
 
     def render(self, event):
-        kind, _, *more = event
-        if kind == "log":
-            return self._messages(*more)
-        if kind == "mail":
-            return self._mail_status()
-        if kind == "update":
-            return self._updated(more[0])
-        if kind == "typing":
-            who, private = more
-            return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+        match event:
+            case Log(_, fresh):
+                return self._messages(fresh)
+            case Typing(_, who, private):
+                return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+            case Updated(_, seq):
+                return self._updated(seq)
+            case ChatChanged():
+                return self._state()
+            case MailStatus():
+                return self._mail_status()
+        return ""
+
+    def _state(self):
         chat = Chat.get_by_id(self.chat_id)
         parts = [replace(status_html(chat))]
         ended = chat.state == "ended"
@@ -271,11 +287,8 @@ class ChatView:
         return Markup("").join(parts)
 
     def _mail_status(self):
-        """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
-        from views.transcripts import status_html
-
         chat = Chat.get_by_id(self.chat_id)
-        return replace(status_html(chat)) if chat.state == "ended" else ""
+        return replace(transcript_status_html(chat)) if chat.state == "ended" else ""
 
     def _updated(self, seq):
         """Re-render a message the page already shows (a question once answered)."""

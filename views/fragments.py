@@ -30,6 +30,11 @@ def remove(*element_ids):
     return Markup("".join(f'<div id="{escape(i)}" hx-swap-oob="delete"></div>' for i in element_ids))
 
 
+def goto(path):
+    """Take the page to `path`: an element parley.js follows at once, added to <body> (no target)."""
+    return Markup(f'<div hx-swap-oob="beforeend:body"><div hidden data-goto="{escape(path)}"></div></div>')
+
+
 def or_page(html, page_url):
     """`html` for htmx; a plain form POST (sent before htmx had loaded) reloads the page instead."""
     if "HX-Request" in request.headers:
