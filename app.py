@@ -12,6 +12,8 @@ from flask_login import LoginManager
 from data import frame_origins, routing
 from data.db import connection, db, open_database
 from data.models import Agent
+from views.fragments import htmx_request
+from views.widget import is_chatter_request
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.toml")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -114,10 +116,12 @@ def create_app(background=False, **overrides):
     _init_mail(app)
     _init_requests(app)
     _init_login(app)
+    # imported once gevent has patched threading (in the server's worker): live/ makes locks as it loads
     from live import timers
     from live.adapter import SOCKET_OPTIONS
     from views import actions, admin, auth, chat, console, files, live, logs, messages, transcripts, widget
 
+    app.login_manager.unauthorized_handler(auth.signed_out)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
     for module in (auth, console, actions, chat, files, live, transcripts, widget, admin, logs):
@@ -187,7 +191,7 @@ def _init_requests(app):
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if _chat_page():
+        if is_chatter_request():
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
@@ -196,9 +200,6 @@ def _init_requests(app):
             f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'",
         )
         return response
-
-    def _chat_page():
-        return request.path.startswith("/chat/")
 
     @app.get("/healthz")
     def healthz():
@@ -213,7 +214,7 @@ def _error_page(error):
     """Show an error as a short page, or as a fragment for htmx to put in the page."""
     if error.code == 413:
         error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
-    if request.headers.get("HX-Request"):
+    if htmx_request():
         return render_template("partials/error.html", message=error.description), error.code
     return render_template("error.html", error=error), error.code
 

@@ -1,30 +1,24 @@
 """Supervisors' administration: the organisation's forms, the live view and its actions, the export."""
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from data import admin, frame_origins, retention, routing
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from live.announce import announce, send_to_login
 from live.events import Live
+from views.auth import supervisor_required
 from views.compose import error
 from views.fragments import or_page, replace
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def supervisors_only():
-    """Agents who are not supervisors may not see these pages."""
-    if not current_user.supervisor:
-        abort(403, "Only supervisors may open this page.")
-
-
 @bp.before_request
-@login_required
+@supervisor_required
 def require_supervisor():
     """Every admin route needs a signed-in supervisor."""
-    supervisors_only()
 
 
 @bp.get("")

@@ -26,7 +26,7 @@ from live.announce import announce
 from live.events import ChatChanged, Log, MailStatus, Typing, Updated
 from views.compose import error, post_message, socket_message, typing_html
 from views.files import serve
-from views.fragments import append_to, replace
+from views.fragments import append_to, htmx_request, replace
 from views.messages import message_html
 from views.widget import chatter_cookie_options
 
@@ -89,8 +89,8 @@ def _show(queue, chat=None, status=200, **context):
         context.update(
             messages=list(Message.for_chatter(chat)), chat_base=url_for("chat.page", slug=queue.slug)
         )
-    template = "partials/chat_main.html" if "HX-Request" in request.headers else "chat.html"
-    return render_template(template, queue=queue, chat=chat, **context), status, {"Vary": "HX-Request"}
+    template = "partials/chat_main.html" if htmx_request() else "chat.html"
+    return render_template(template, queue=queue, chat=chat, **context), status
 
 
 @bp.post("/chat/<slug>")
@@ -125,7 +125,7 @@ def start(slug):
     # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
     kept = token if who and len(token) <= KEPT_TOKEN else ""
     session[f"again_{slug}"] = {"identity": kept, "from": started_from or ""}
-    if "HX-Request" in request.headers:  # the chat at once, without a second request for the page
+    if htmx_request():  # the chat at once, without a second request for the page
         response = make_response(_show(queue, Chat.get_by_id(chat.id)))
         response.headers["HX-Replace-Url"] = url_for("chat.page", slug=slug)  # as the redirect would
     else:
