@@ -2,14 +2,12 @@
 them, exercised on a real simple-websocket Server made with Parley's options, over a socket pair with
 wsproto's client as the browser. An upgrade that changes any of it fails here, by name."""
 
-import threading
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 import gevent.socket
 import pytest
-from conftest import wait_for
 from flask import Flask
 from packaging.requirements import Requirement
 from simple_websocket import Server
@@ -101,20 +99,18 @@ def test_the_socket_is_parley_s_and_the_connection_is_frames_once_the_handshake_
     assert server.connected and server.pong_received and server.input_buffer == []
 
 
-def test_the_reader_hands_every_message_to_the_handler_in_its_own_thread(opened):
-    """Texts read by Frames and by wsproto (a message in parts), in order, and a pong noted."""
+def test_the_reader_rings_after_each_message_it_reads_and_when_it_ends(opened):
+    """What Connection.read relies on: the texts read (by Frames, then by wsproto from a message in
+    parts on) wait in input_buffer in order, the reader rings the Doorbell after each, and once more
+    when it stops, by then no longer connected; a pong is noted."""
     server, browser, reader = opened
     browser.read(1)
     wire = Connection(server)
     assert wire.ping() is True
-    assert wire.ping() is False  # no pong yet
+    assert wire.ping() is False  # not answered yet
     assert isinstance(browser.read(1)[0], Ping)
-    handled = []
-    waiting = threading.Thread(
-        target=wire.read, args=(lambda text: handled.append((text, threading.get_ident())),)
-    )
-    waiting.start()
-    wait_for(lambda: server.event.answer is not None, message="Connection.read to install its answer")
+    rings = []
+    server.event.answer = lambda: rings.append((list(server.input_buffer), server.connected)) or True
     browser.send(
         TextMessage(data="first"),
         Pong(),
@@ -123,10 +119,9 @@ def test_the_reader_hands_every_message_to_the_handler_in_its_own_thread(opened)
         TextMessage(data="third"),
     )
     browser.sock.shutdown(gevent.socket.SHUT_WR)  # then the browser goes
-    reader.run()  # here: until the socket ends
-    waiting.join(timeout=5)
-    assert not waiting.is_alive(), "Connection.read did not hear that the socket ended"
-    assert handled == [(text, threading.get_ident()) for text in ("first", "second", "third")]
+    reader.run()  # here, until the socket ends
+    assert rings[:3] == [(["first"], True), (["first", "second"], True), (["first", "second", "third"], True)]
+    assert rings[3:] and not any(connected for _, connected in rings[3:])
     assert server.pong_received is True
     assert not wire.connected
 
