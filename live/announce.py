@@ -92,7 +92,7 @@ def send_to_login(agent_id):
     hub.publish(f"agent:{agent_id}", Goto("/login"))
 
 
-def typing(chat_id, who, private):
+def publish_typing(chat_id, who, private):
     """Tell the others in the chat that someone types; a private draft never reaches the chatter."""
     event = Typing(chat_id, who, private)
     if not private and who != "chatter":

@@ -7,7 +7,8 @@ from flask_sock import Sock
 
 from data import routing
 from data.db import connection
-from live import announce, sockets
+from live import sockets
+from live.announce import announce, publish_typing
 from views.admin import SupervisorView
 from views.chat import ChatView, chat_from_cookie
 from views.chat import socket_send as chatter_sends
@@ -33,7 +34,7 @@ def console_socket(ws):
             return agent_sends(session_id, notice["send"])
         chat_id, private = typing_of(notice)
         if chat_id is not None and routing.is_participant(chat_id, agent_id):
-            announce.typing(chat_id, f"agent:{agent_id}", private)
+            publish_typing(chat_id, f"agent:{agent_id}", private)
 
     sockets.serve(ws, ConsoleView(agent_id), on_notice=on_notice)
 
@@ -52,13 +53,13 @@ def chat_socket(ws, slug):
     chat = chat_from_cookie(slug)
     if chat is None:
         return
-    announce.announce(routing.chatter_back(chat))
+    announce(routing.chatter_back(chat))
 
     def on_notice(notice):
         if "send" in notice:
             return chatter_sends(chat, notice["send"])
         if typing_of(notice)[0] is not None:
-            announce.typing(chat.id, "chatter", False)
+            publish_typing(chat.id, "chatter", False)
 
     def on_last_close():
         with connection():
