@@ -12,6 +12,7 @@ from data.db import db
 from data.models import Agent
 from data.schema import open_database
 from settings import secret_key, settings_from_env
+from views.widget import is_chatter_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
@@ -40,27 +41,25 @@ def create_app(background=False, **overrides):
     _init_quota(app)
     _init_requests(app)
     _init_login(app)
+    # imported once gevent has patched threading (in the server's worker): live/ makes locks as it loads
+    from live import timers
+    from live.adapter import SOCKET_OPTIONS
     from views import errors, files, limits
 
     app.request_class = files.Request  # a file past 20 MB is refused while it streams in
     errors.init_app(app)  # before the routes: ids too big for the database are 404s
     limits.init_app(app)
-    from views import actions, auth, chat, console, live, messages, transcripts, widget
+    from views import actions, admin, auth, chat, console, live, logs, messages, transcripts, widget
 
+    app.login_manager.unauthorized_handler(auth.signed_out)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
-    for module in (auth, console, actions, chat, files, live, transcripts, widget):
+    for module in (auth, console, actions, chat, files, live, transcripts, widget, admin, logs):
         app.register_blueprint(module.bp)
-    from views import admin, logs  # the supervisors' pages
-
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(logs.bp)
-    app.config["SOCK_SERVER_OPTIONS"] = live.SOCKET_OPTIONS
+    app.config["SOCK_SERVER_OPTIONS"] = SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
-        live.start_ticker(app)
-        live.start_pinger(app, app.config["PING_INTERVAL"])
-        transcripts.start_sender(app)
+        timers.start(app)
     return app
 
 
@@ -133,7 +132,7 @@ def _init_requests(app):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if _chat_page():
+        if is_chatter_request():
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
@@ -142,9 +141,6 @@ def _init_requests(app):
             f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'",
         )
         return response
-
-    def _chat_page():
-        return request.path.startswith("/chat/")
 
     @app.get("/healthz")
     def healthz():

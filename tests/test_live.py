@@ -13,8 +13,8 @@ import requests
 import websocket
 from conftest import Parley, wait_for
 
+from live.adapter import LockedSocket
 from server import GRACEFUL_TIMEOUT
-from views.live import LockedSocket
 
 
 def active_chat(server, people, name="Vera Visitor"):

@@ -26,11 +26,12 @@ from data.changes import Changes, RoutingError
 from data.checks import has_control, is_email, single_line, whole_number
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue, now
+from live.announce import announce
+from live.events import ChatChanged, Log, MailStatus, Typing, Updated
 from views import limits
-from views.console import _error, post_message, socket_message, typing_html
+from views.compose import error, post_message, socket_message, typing_html
 from views.files import serve
-from views.fragments import append_to, replace
-from views.live import announce
+from views.fragments import append_to, htmx_request, replace
 from views.messages import message_html
 from views.widget import chatter_cookie_options
 
@@ -110,8 +111,8 @@ def _show(queue, chat=None, status=200, **context):
         context.update(
             messages=list(Message.for_chatter(chat)), chat_base=url_for("chat.page", slug=queue.slug)
         )
-    template = "partials/chat_main.html" if "HX-Request" in request.headers else "chat.html"
-    return render_template(template, queue=queue, chat=chat, **context), status, {"Vary": "HX-Request"}
+    template = "partials/chat_main.html" if htmx_request() else "chat.html"
+    return render_template(template, queue=queue, chat=chat, **context), status
 
 
 def _too_many_starts(message):
@@ -176,7 +177,7 @@ def _start_once(queue, key, **fields):
 
 def _started(slug, chat):
     """The chat page of a chat this browser (now) holds, with its cookie."""
-    if "HX-Request" in request.headers:  # the chat at once, without a second request for the page
+    if htmx_request():  # the chat at once, without a second request for the page
         chat = Chat.get_by_id(chat.id)  # as stored, offered already or not
         response = make_response(_show(chat.queue, chat))
         response.headers["HX-Replace-Url"] = url_for("chat.page", slug=slug)  # as the redirect would
@@ -207,14 +208,14 @@ def page_url(url):
     return url
 
 
-def _own_chat(slug):
+def own_chat(slug):
     return chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
 
 
 @bp.post("/chat/<slug>/messages")
 def send(slug):
     """Send the chatter's message."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     return post_message(
         "chat-alert",
         chat.id,
@@ -224,7 +225,7 @@ def send(slug):
 
 
 def socket_send(chat, sent):
-    """Store a message the chat page sent over its socket (see views.console.socket_message)."""
+    """Store a message the chat page sent over its socket (see views.compose.socket_message)."""
 
     def post(text, key):
         return posting.post_by_chatter(chat, text, key=key)
@@ -235,7 +236,7 @@ def socket_send(chat, sent):
 @bp.get("/chat/<slug>/files/<token>")
 def download(slug, token):
     """Serve one of the chat's public files to the chatter whose chat it is."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     attachment = Attachment.get_or_none(Attachment.token == token)
     if attachment is None or attachment.chat_id != chat.id or attachment.private:
         abort(404)
@@ -245,16 +246,16 @@ def download(slug, token):
 @bp.post("/chat/<slug>/answer")
 def answer(slug):
     """Record the chatter's choice among an agent's options."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     number = whole_number(request.form.get("seq"))
     choice = whole_number(request.form.get("choice"))
     if number is None or choice is None:
-        return _error("Choose one of the options.", "chat-alert", 400)
+        return error("Choose one of the options.", "chat-alert", 400)
     try:
         seqs = chatter_seqs(chat.id)
         changes = actions.answer(chat, seqs[number - 1] if 1 <= number <= len(seqs) else 0, choice)
     except RoutingError as e:
-        return _error(str(e), "chat-alert", 409)
+        return error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204
 
@@ -262,7 +263,7 @@ def answer(slug):
 @bp.post("/chat/<slug>/end")
 def end(slug):
     """End the chat from the chatter's side."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     announce(routing.end_chat(chat))
     return composer_html(Chat.get_by_id(chat.id))
 
@@ -283,7 +284,7 @@ def new(slug):
 @bp.get("/chat/<slug>/transcript")
 def transcript(slug):
     """Download the chat as plain text, without anything private."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(chat)}"'}
     return Response(transcripts.text(chat), mimetype="text/plain", headers=headers)
 
@@ -296,6 +297,11 @@ def composer_html(chat):
     return render_template("partials/chatter_composer.html", chat=chat)
 
 
+def transcript_status_html(chat, error=""):
+    """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
+    return render_template("partials/transcript_status.html", chat=chat, error=error)
+
+
 def chatter_seqs(chat_id):
     """The seqs of the messages the chatter sees, in order: the one the page numbers n is seqs[n - 1]
     (see ChatView)."""
@@ -303,7 +309,7 @@ def chatter_seqs(chat_id):
 
 
 class ChatView:
-    """What a chat page's socket sends: the chatter's messages and the chat's state.
+    """What a chat page's socket sends: the chatter's messages and the chat's state (live.page.View).
 
     The page numbers messages by a count of its own (1, 2, 3… of those it sees), never by their seq,
     whose gaps would tell how many private messages the chat holds; it says which it holds by that
@@ -317,24 +323,34 @@ class ChatView:
         self.number = 0  # … and by the page's count
         self.ended = None
 
+    def channels(self):
+        return [f"chat:{self.chat_id}"]
+
+    def listen(self, follow):
+        """The page hears its chat's channel alone, from start to end."""
+
     def sync(self, seqs, modes):
         held = chatter_seqs(self.chat_id)
         self.number = max(0, min(seqs.get(self.chat_id, 0), len(held)))  # past the last: the last
         self.seq = held[self.number - 1] if self.number else 0
         self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
-        return self.render(("chat", self.chat_id)) + self._messages() + self._mail_status()
+        return self._state() + self._messages() + self._mail_status()
 
     def render(self, event):
-        kind, _, *more = event
-        if kind == "log":
-            return self._messages(*more)
-        if kind == "mail":
-            return self._mail_status()
-        if kind == "update":
-            return self._updated(more[0])
-        if kind == "typing":
-            who, private = more
-            return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+        match event:
+            case Log(_, fresh):
+                return self._messages(fresh)
+            case Typing(_, who, private):
+                return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+            case Updated(_, seq):
+                return self._updated(seq)
+            case ChatChanged():
+                return self._state()
+            case MailStatus():
+                return self._mail_status()
+        return ""
+
+    def _state(self):
         chat = Chat.get_by_id(self.chat_id)
         parts = [replace(status_html(chat))]
         ended = chat.state == "ended"
@@ -344,11 +360,8 @@ class ChatView:
         return Markup("").join(parts)
 
     def _mail_status(self):
-        """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
-        from views.transcripts import status_html
-
         chat = Chat.get_by_id(self.chat_id)
-        return replace(status_html(chat)) if chat.state == "ended" else ""
+        return replace(transcript_status_html(chat)) if chat.state == "ended" else ""
 
     def _updated(self, seq):
         """Re-render a message the page already shows (a question once answered)."""

@@ -4,10 +4,11 @@ Ids in URLs are checked against what the database can hold: /offers/<10**30>/acc
 not a query that overflows.
 """
 
-from flask import render_template, request
+from flask import render_template
 from werkzeug.routing import IntegerConverter
 
 from data.checks import MAX_INTEGER
+from views.fragments import htmx_request
 
 MESSAGES = {
     413: "Nothing was sent: at most 5 files can go with a message, each at most 20 MB.",
@@ -37,6 +38,6 @@ def error_page(error):
 
 
 def show(error):
-    if request.headers.get("HX-Request"):
+    if htmx_request():
         return render_template("partials/error.html", message=error.description)
     return render_template("error.html", error=error)
