@@ -362,6 +362,9 @@ def _messages_for_chatter(chat, after):
     return _messages_for_agents(chat, after).where(~Message.private)
 
 
+INLINE_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif")
+
+
 class Attachment(BaseModel):
     """A file sent with a message, stored under a random name; its original name is display text only."""
 
@@ -376,8 +379,9 @@ class Attachment(BaseModel):
 
     @property
     def is_image(self):
-        """Shown inline as a thumbnail; SVG and TIFF are only ever downloads."""
-        return self.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
+        """Shown inline as a thumbnail; SVG and TIFF are only ever downloads, and so are HEIC and
+        HEIF, which few browsers draw."""
+        return self.content_type in INLINE_IMAGES
 
     @property
     def kind(self):

@@ -8,7 +8,7 @@ from contextlib import closing
 
 from conftest import wait_for
 from playwright.sync_api import expect
-from samples import PDF, png_bytes
+from samples import AVIF, HEIC, PDF, png_bytes
 
 from .conftest import accept, message_box, messages, say
 
@@ -132,6 +132,26 @@ def test_chosen_files_go_with_the_message_as_thumbnails_and_links(server, agent_
     expect(files.get_by_role("link", name="steps.txt")).to_be_visible()
     expect(files).to_contain_text("text, 2.1 KB")
     expect(files.get_by_role("img")).to_have_count(0)
+
+
+def test_phone_photos_avif_as_a_thumbnail_heic_as_a_download(server, agent_page, chatter_page):
+    console, carl, chat = chatting(server, agent_page, chatter_page)
+    choose_files(carl, carl, [("IMG_1.avif", "image/avif", AVIF), ("IMG_2.HEIC", "image/heic", HEIC)])
+    say(carl, "Two photos")
+    for where in (chat, carl):
+        files = attached(where, "Two photos")
+        # Chromium draws AVIF: a thumbnail like any other image
+        thumbnail = files.get_by_role("img", name="IMG_1.avif")
+        expect(thumbnail).to_be_visible()
+        wait_for(
+            lambda t=thumbnail: t.evaluate("img => img.complete && img.naturalWidth") == 40, message="drawn"
+        )
+        # it does not draw HEIC: a download, with a file icon beside the name, its type and size
+        heic = files.get_by_role("listitem").filter(has_text="IMG_2.HEIC")
+        expect(heic.get_by_role("link", name="IMG_2.HEIC")).to_have_attribute("download", "")
+        expect(heic).to_contain_text(f"HEIC image, {len(HEIC)} bytes")
+        expect(heic.locator(".file-icon")).to_be_visible()
+        expect(heic.get_by_role("img")).to_have_count(0)  # the icon is decoration: the name says it all
 
 
 def test_a_refused_file_keeps_the_typed_text_and_reaches_nobody(server, agent_page, chatter_page, tmp_path):
