@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from collections import namedtuple
 from datetime import UTC, datetime
 
 from peewee import (
@@ -19,7 +20,10 @@ from peewee import (
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.db import db, prepared
+from data.identity import label as claim_label
 from data.useragent import describe as describe_user_agent
+
+Claim = namedtuple("Claim", "claim label text")
 
 
 def now():
@@ -181,6 +185,8 @@ class Chat(BaseModel):
     # which of name and e-mail a host site vouched for with a signed identity (data/identity.py)
     name_verified = BooleanField(default=False)
     email_verified = BooleanField(default=False)
+    # the other claims it vouched for, as JSON: [[claim, text], …] in the token's order
+    verified_claims = TextField(null=True)  # null: an older database gets it without a rebuild
     started_from = CharField(default="", max_length=2000)  # the page the chatter came from
     user_agent = CharField(default="", max_length=512)
 
@@ -191,6 +197,13 @@ class Chat(BaseModel):
     @property
     def chatter_present(self):
         return self.chatter_left_at is None and self.state != "ended"
+
+    @property
+    def claims(self):
+        """What else the host site vouched for, as (claim, label, text) in the order it signed them."""
+        return [
+            Claim(claim, claim_label(claim), text) for claim, text in json.loads(self.verified_claims or "[]")
+        ]
 
     def agents(self):
         """Agents in the chat now."""

@@ -1,5 +1,6 @@
 """The chatter's page: start a chat in a queue, wait, talk, end; and what its socket pushes."""
 
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -117,6 +118,7 @@ def start(slug):
         email=email,
         name_verified=bool(who and who.name),
         email_verified=bool(who and who.email),
+        verified_claims=json.dumps(who.claims) if who and who.claims else "",
         started_from=started_from,
         user_agent=request.headers.get("User-Agent", "")[:512],
     )
