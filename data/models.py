@@ -199,6 +199,13 @@ class Chat(BaseModel):
         return self.chatter_left_at is None and self.state != "ended"
 
     @property
+    def chatter_status(self):
+        """What Chat details say of the chatter: away for less than the grace period is not gone yet."""
+        if not self.chatter_present:
+            return "Has left"
+        return "Reconnecting…" if self.chatter_away_since else "Connected"
+
+    @property
     def claims(self):
         """What else the host site vouched for, as (claim, label, text) in the order it signed them."""
         return [

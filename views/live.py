@@ -606,7 +606,7 @@ def chat_socket(ws, slug):
     def on_close(left):
         if not left:
             with connection():
-                routing.chatter_away(chat)
+                announce(routing.chatter_away(chat))
 
     def on_notice(notice):
         if "send" in notice:
