@@ -159,7 +159,7 @@
 
   function selected() { return document.querySelector('#tabs [role=tab][aria-selected="true"]'); }
 
-  // `focus`: the tab that had the focus went away, so the focus goes to the one shown now
+  // `focus`: the focus went with a closed chat, so it goes to the tab shown now
   function ensureSelection(focus) {
     var all = tabs();
     document.body.classList.toggle("has-chats", all.length > 0);
@@ -241,13 +241,18 @@
 
   // --- watch what the socket and responses put in the page -------------------------------------
 
+  var focused = null;  // the element that has (or last had) the focus, even once it left the page
+  document.addEventListener("focusin", function (e) { focused = e.target; });
+
   new MutationObserver(function (records) {
-    var tabsChanged = false, tabGone = false;
+    var tabsChanged = false, focusLost = false;
     records.forEach(function (r) {
       var target = r.target;
+      if ((target.id === "tabs" || target.id === "panels") && focused) {
+        r.removedNodes.forEach(function (n) { focusLost = focusLost || (n.nodeType === 1 && n.contains(focused)); });
+      }
       if (target.id === "tabs") {
         tabsChanged = true;
-        tabGone = tabGone || r.removedNodes.length > 0;
         r.addedNodes.forEach(function (n) {
           if (n.nodeType === 1 && n.querySelector(".mode-offer")) announceOffer(n.querySelector("[role=tab]"));
         });
@@ -264,12 +269,17 @@
         if (n.nodeType !== 1) return;
         if (n.dataset.key) delete outbox[n.dataset.key];
         if (n.dataset.refused) refused(n.dataset.refused);
-        if (n.matches("dialog[data-modal]") && !n.open) n.showModal();
         if (n.matches("[data-typing]") && n.textContent) clearTypingLater(n);
       });
     });
-    if (tabsChanged) ensureSelection(tabGone && document.activeElement === document.body);
+    if (tabsChanged) ensureSelection(focusLost && document.activeElement === document.body);
   }).observe(document.body, { childList: true, subtree: true });
+
+  // a question opens once htmx has made its buttons work: an Enter at once must not go unheard
+  document.addEventListener("htmx:load", function (e) {
+    var dialog = e.detail.elt;
+    if (dialog.matches("dialog[data-modal]") && !dialog.open) dialog.showModal();
+  });
 
   document.addEventListener("visibilitychange", function () {
     var tab = selected();

@@ -112,9 +112,11 @@ def test_the_x_by_keyboard(server, agent_page, chatter_page):
 
     # Delete on a tab is its ×; once the chat is gone, the focus goes to the tab shown now
     ann.keyboard.press("Delete")
-    dialog.get_by_role("button", name="End chat").click()
+    expect(dialog.get_by_role("button", name="End chat")).to_be_focused()
+    ann.keyboard.press("Enter")
     expect(ida_tab).to_have_count(0)
     expect(jon_tab).to_have_attribute("aria-selected", "true")
+    expect(jon_tab).to_be_focused()
     expect(message_box(panel(ann, "Jon"))).to_be_visible()
 
 
