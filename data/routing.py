@@ -275,9 +275,8 @@ def chatter_away(chat):
     """Note that the chatter's last page closed; they count as gone after the grace period, and
     the agents read "Reconnecting…" meanwhile."""
     changes = Changes()
-    if Chat.update(chatter_away_since=now()).where(
-        (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
-    ).execute():
+    still_here = (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
+    if Chat.update(chatter_away_since=now()).where(still_here).execute():
         changes.chats.add(chat.id)
     return changes
 

@@ -57,6 +57,17 @@ def attached(where, text):
     return article.get_by_role("list", name="Attached files")
 
 
+def drawn(files, name, width):
+    """The thumbnail `name` in `files`, visible and drawn from its image, `width` pixels wide."""
+    thumbnail = files.get_by_role("img", name=name)
+    expect(thumbnail).to_be_visible()
+    wait_for(
+        lambda: thumbnail.evaluate("img => img.complete && img.naturalWidth") == width,
+        message=f"{name} drawn",
+    )
+    return thumbnail
+
+
 # a File built in the page, as a drop or a paste carries it
 MAKE_FILE = """
   function makeFile(spec) {
@@ -102,11 +113,7 @@ def test_chosen_files_go_with_the_message_as_thumbnails_and_links(server, agent_
     for where in (chat, carl):
         files = attached(where, "Here are the map and the terms")
         # the image: a thumbnail with its name as alt text, in a link to the image itself
-        thumbnail = files.get_by_role("img", name="map.png")
-        expect(thumbnail).to_be_visible()
-        wait_for(
-            lambda t=thumbnail: t.evaluate("img => img.complete && img.naturalWidth") == 40, message="loaded"
-        )
+        thumbnail = drawn(files, "map.png", 40)
         link = files.get_by_role("link", name="map.png")
         src = thumbnail.get_attribute("src")
         assert link.get_attribute("href") == src and link.get_attribute("target") == "_blank"
@@ -141,11 +148,7 @@ def test_phone_photos_avif_as_a_thumbnail_heic_as_a_download(server, agent_page,
     for where in (chat, carl):
         files = attached(where, "Two photos")
         # Chromium draws AVIF: a thumbnail like any other image
-        thumbnail = files.get_by_role("img", name="IMG_1.avif")
-        expect(thumbnail).to_be_visible()
-        wait_for(
-            lambda t=thumbnail: t.evaluate("img => img.complete && img.naturalWidth") == 40, message="drawn"
-        )
+        drawn(files, "IMG_1.avif", 40)
         # it does not draw HEIC: a download, with a file icon beside the name, its type and size
         heic = files.get_by_role("listitem").filter(has_text="IMG_2.HEIC")
         expect(heic.get_by_role("link", name="IMG_2.HEIC")).to_have_attribute("download", "")
