@@ -239,6 +239,9 @@ def chat_record(chat, agents=None):
         "state": chat.state,
         "chatter_name": chat.chatter_name,
         "chatter_email": chat.chatter_email,
+        "name_verified": chat.name_verified,
+        "email_verified": chat.email_verified,
+        "verified_claims": {c.claim: c.text for c in chat.claims},  # in the order the host site signed them
         "created_at": _iso(chat.created_at),
         "accepted_at": _iso(chat.accepted_at),
         "ended_at": _iso(chat.ended_at),
@@ -292,6 +295,7 @@ CSV_COLUMNS = [
     "chat_state",
     "chatter_name",
     "chatter_email",
+    "verified",
     "chat_started",
     "chat_ended",
     "agents",
@@ -317,6 +321,7 @@ def to_csv(chat_records):
             chat["state"],
             chat["chatter_name"],
             chat["chatter_email"],
+            _verified(chat),
             chat["created_at"],
             chat["ended_at"] or "",
             ", ".join(chat["agents"]),
@@ -333,6 +338,12 @@ def to_csv(chat_records):
             ]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()
+
+
+def _verified(chat):
+    """What a host site vouched for, in one cell: "name; email; customer_number: 12345"."""
+    flags = [field for field in ("name", "email") if chat[f"{field}_verified"]]
+    return "; ".join(flags + [f"{claim}: {text}" for claim, text in chat["verified_claims"].items()])
 
 
 def _cell(value):

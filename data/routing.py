@@ -82,10 +82,13 @@ def _unanswered(offer, at, changes, why):
 
 
 def chatter_away(chat):
-    """Note that the chatter's last page closed; they count as gone after the grace period."""
-    Chat.update(chatter_away_since=now()).where(
-        (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
-    ).execute()
+    """Note that the chatter's last page closed; they count as gone after the grace period, and
+    the agents read "Reconnecting…" meanwhile."""
+    changes = Changes()
+    still_here = (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
+    if Chat.update(chatter_away_since=now()).where(still_here).execute():
+        changes.chats.add(chat.id)
+    return changes
 
 
 def chatter_back(chat):
@@ -97,6 +100,7 @@ def chatter_back(chat):
     with write():
         chat = Chat.get_by_id(chat.id)
         Chat.update(chatter_away_since=None).where(Chat.id == chat.id).execute()
+        changes.chats.add(chat.id)  # no longer "Reconnecting…"
         if chat.chatter_left_at is not None and chat.state != "ended":
             Chat.update(chatter_left_at=None).where(Chat.id == chat.id).execute()
             say(chat, f"{chat.display_name} is back.", changes)

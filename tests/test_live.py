@@ -37,7 +37,7 @@ def tab_fragment(html, chat_id):
 
 
 def deleted(chat_id):
-    return f'<div id="tab-{chat_id}" hx-swap-oob="delete"></div>'
+    return f'<div id="tab-item-{chat_id}" hx-swap-oob="delete"></div>'
 
 
 # --- messages ---------------------------------------------------------------------------------

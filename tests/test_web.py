@@ -464,7 +464,7 @@ def test_reject_sends_the_chat_to_another_agent(server, people):
     assert response.status_code == 200
     sockets[second].wait_for_text(f'id="tab-{chat}"')
     assert "Ronnie Rejected" in sockets[second].text()
-    sockets[first].wait_for_text(f'<div id="tab-{chat}" hx-swap-oob="delete"></div>')
+    sockets[first].wait_for_text(f'<div id="tab-item-{chat}" hx-swap-oob="delete"></div>')
     assert first.post(f"/offers/{offer}/reject").status_code == 409
 
 

@@ -1,5 +1,6 @@
 """The chatter's page: start a chat in a queue, wait, talk, end; and what its socket pushes."""
 
+import json
 import re
 import secrets
 from datetime import timedelta
@@ -155,6 +156,7 @@ def start(slug):
         email=email,
         name_verified=bool(who and who.name),
         email_verified=bool(who and who.email),
+        verified_claims=json.dumps(who.claims) if who and who.claims else "",
         started_from=started_from,
         user_agent=request.headers.get("User-Agent", "")[:512],
         chatter_away_since=now(),  # until its page connects: a page that never does leaves the queue
