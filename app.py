@@ -3,14 +3,16 @@
 import os
 import secrets
 
-from flask import Flask, abort, render_template, request, session
+from flask import Flask, abort, request, session
 from flask_login import LoginManager
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from data import frame_origins, timing
 from data.db import db
 from data.models import Agent
 from data.schema import open_database
 from settings import secret_key, settings_from_env
+from views.widget import is_chatter_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
@@ -31,27 +33,58 @@ def create_app(background=False, **overrides):
     timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # the client's address, scheme and host as the trusted proxies say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     open_database(app.config["DATA"])
     _init_mail(app)
+    _init_quota(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, left_messages, live, messages, transcripts, widget
+    # imported once gevent has patched threading (in the server's worker): live/ makes locks as it loads
+    from live import timers
+    from live.adapter import SOCKET_OPTIONS
+    from views import errors, files, limits
 
+    app.request_class = files.Request  # a file past 20 MB is refused while it streams in
+    errors.init_app(app)  # before the routes: ids too big for the database are 404s
+    limits.init_app(app)
+    from views import (
+        actions,
+        admin,
+        auth,
+        chat,
+        console,
+        left_messages,
+        live,
+        logs,
+        messages,
+        transcripts,
+        widget,
+    )
+
+    app.login_manager.unauthorized_handler(auth.signed_out)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.add_template_global(console.messages_link_html)  # the top bars' link to the messages left
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
-    for module in (auth, console, actions, chat, files, live, transcripts, widget, left_messages):
+    for module in (
+        auth,
+        console,
+        actions,
+        chat,
+        files,
+        live,
+        transcripts,
+        widget,
+        admin,
+        logs,
+        left_messages,
+    ):
         app.register_blueprint(module.bp)
-    from views import admin, logs  # the supervisors' pages
-
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(logs.bp)
-    app.config["SOCK_SERVER_OPTIONS"] = live.SOCKET_OPTIONS
+    app.config["SOCK_SERVER_OPTIONS"] = SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
-        live.start_ticker(app)
-        live.start_pinger(app, app.config["PING_INTERVAL"])
-        transcripts.start_sender(app)
+        timers.start(app)
         left_messages.start_wait_watch(app)
     return app
 
@@ -67,6 +100,15 @@ def _init_mail(app):
     )
     if identity.short_secret(app.config["IDENTITY_SECRET"]):
         app.logger.warning("PARLEY_IDENTITY_SECRET is shorter than 32 bytes: use a long random secret")
+
+
+def _init_quota(app):
+    from data import quota
+
+    quota.settings = quota.QuotaSettings(
+        per_chat=app.config["FILES_PER_CHAT_MB"] * quota.MB,
+        min_free=app.config["MIN_FREE_DISK_MB"] * quota.MB,
+    )
 
 
 def _init_requests(app):
@@ -112,9 +154,11 @@ def _init_requests(app):
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:  # over HTTPS, directly or through a trusted proxy: HTTPS from now on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if _chat_page():
+        if is_chatter_request():
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
@@ -124,25 +168,15 @@ def _init_requests(app):
         )
         return response
 
-    def _chat_page():
-        return request.path.startswith("/chat/")
-
     @app.get("/healthz")
     def healthz():
-        """Say the server accepts work."""
+        """Say whether the server accepts work: 503 with the reason when it cannot."""
+        from data import health
+
+        problem = health.problem()
+        if problem:
+            return f"unhealthy: {problem}", 503, {"Content-Type": "text/plain"}
         return "ok", 200, {"Content-Type": "text/plain"}
-
-    for code in (400, 403, 404, 405, 409, 413):
-        app.register_error_handler(code, _error_page)
-
-
-def _error_page(error):
-    """Show an error as a short page, or as a fragment for htmx to put in the page."""
-    if error.code == 413:
-        error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
-    if request.headers.get("HX-Request"):
-        return render_template("partials/error.html", message=error.description), error.code
-    return render_template("error.html", error=error), error.code
 
 
 def csrf_token():

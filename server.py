@@ -21,9 +21,9 @@ class Worker(GeventWorker):
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
-        from views import live
+        from live import sockets
 
-        gevent.spawn(live.hub.close_all, 1012)
+        gevent.spawn(sockets.close_all, 1012)
 
 
 class Server(BaseApplication):
@@ -44,6 +44,8 @@ class Server(BaseApplication):
             "graceful_timeout": GRACEFUL_TIMEOUT,
             # an idle keep-alive connection holds a graceful stop (SIGTERM) for this long
             "keepalive": 2,
+            # no proxy is believed about HTTPS but those PARLEY_TRUSTED_PROXIES counts (app.py, ProxyFix)
+            "forwarded_allow_ips": "",
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

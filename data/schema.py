@@ -40,6 +40,9 @@ def open_database(folder):
             "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
             " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
         )
+        database.execute_sql(
+            "CREATE UNIQUE INDEX IF NOT EXISTS chat_start_key ON chat (start_key) WHERE start_key IS NOT NULL"
+        )
         for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
             database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
     return database
@@ -48,9 +51,15 @@ def open_database(folder):
 def _add_missing_columns(database, models):
     """Give a database made by an older Parley the columns added since, keeping every row."""
     migrator = SqliteMigrator(database)
-    for model in models:
-        table = model._meta.table_name
-        have = {column.name for column in database.get_columns(table)}
-        missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
-        if missing:
-            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+    # a NOT NULL column is added by rebuilding its table, and dropping the old table would delete
+    # (ON DELETE CASCADE) every row that refers to it: a chat's messages, say
+    database.pragma("foreign_keys", 0)
+    try:
+        for model in models:
+            table = model._meta.table_name
+            have = {column.name for column in database.get_columns(table)}
+            missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
+            if missing:
+                migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+    finally:
+        database.pragma("foreign_keys", 1)

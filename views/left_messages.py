@@ -16,16 +16,19 @@ from markupsafe import Markup, escape
 from data import availability, files, left_messages
 from data.admin import Invalid
 from data.changes import RoutingError
+from data.checks import whole_number
 from data.db import connection
 from data.left_models import LeftFile, LeftMessage
 from data.models import Queue, now
-from views.admin import supervisors_only
+from live.announce import announce
+from live.bus import hub
+from live.events import ChatChanged, Inbox
+from live.timers import mail_queued
+from views.auth import supervisor_required
 from views.chat import _queue_or_404, _show, _verified, chat_from_cookie, leave_offer_html
 from views.console import messages_link_html
 from views.files import serve, take_uploads
 from views.fragments import fill, or_page, replace
-from views.live import announce, hub
-from views.transcripts import wake_sender
 
 bp = Blueprint("left", __name__)
 
@@ -46,7 +49,7 @@ def leave(slug):
         form.update(name=who.name or form["name"], email=who.email or form["email"])
     try:
         name, email, text = left_messages.check(form["name"], form["email"], form["text"])
-        saved = take_uploads(request)
+        saved = take_uploads(request, None)  # no chat: only the disk's floor
     except Invalid as e:
         return _refused(queue, chat, form, e.errors, who)
     except files.FileRefused as e:
@@ -60,7 +63,7 @@ def leave(slug):
     announce(changes)
     notify(queue.id)
     if queue.email:
-        wake_sender()
+        mail_queued()
     if "HX-Request" not in request.headers:  # a plain form POST: the page says it arrived
         session[f"left_{slug}"] = message.email
         return redirect(url_for("chat.page", slug=slug), 303)
@@ -114,7 +117,7 @@ def index():
     messages = left_messages.visible_to(agent)
     if only_open:
         messages = messages.where(LeftMessage.handled_at.is_null())
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, whole_number(request.args.get("page")) or 1)
     total = messages.count()
     shown = list(messages.paginate(page, PAGE_SIZE))
     return render_template(
@@ -144,7 +147,7 @@ def reply(message_id):
         left_messages.reply(message, current_user, request.form.get("reply", ""))
     except Invalid as e:
         return _answer(message, e.errors, request.form.get("reply", "")), 400
-    wake_sender()
+    mail_queued()
     return _answer(message)
 
 
@@ -188,23 +191,25 @@ def download(token):
 def notify(queue_id):
     """The unhandled count changed for those who read the queue's messages: their consoles show it again."""
     for agent_id in left_messages.concerned_agents(queue_id):
-        hub.publish(f"agent:{agent_id}", ("inbox", agent_id))
+        hub.publish(f"agent:{agent_id}", Inbox(agent_id))
 
 
 # --- supervisors: the organisation's log of them ----------------------------------------------------
 
 
 @bp.get("/logs/messages")
-@login_required
+@supervisor_required
 def log():
     """Every message left, newest first, with its replies and who handled it (supervisors)."""
     queue_id, messages = _logged()
-    page = max(1, request.args.get("page", 1, type=int))
+    total = messages.count()
+    last = max(1, -(-total // PAGE_SIZE))  # a page past the last (or too big a number): the last
+    page = max(1, min(whole_number(request.args.get("page")) or 1, last))
     return render_template(
         "messages.html",
         agent=current_user,
         messages=list(messages.paginate(page, PAGE_SIZE)),
-        total=messages.count(),
+        total=total,
         page=page,
         size=PAGE_SIZE,
         readonly=True,
@@ -215,7 +220,7 @@ def log():
 
 
 @bp.get("/logs/messages.json")
-@login_required
+@supervisor_required
 def log_export():
     """Download every message left (of one queue, if chosen) as JSON."""
     _, messages = _logged()
@@ -226,8 +231,7 @@ def log_export():
 
 def _logged():
     """For a supervisor: the queue chosen (or None) and the messages left there (or anywhere)."""
-    supervisors_only()
-    queue_id = request.args.get("queue", type=int)
+    queue_id = whole_number(request.args.get("queue"))
     messages = left_messages.visible_to(current_user)
     if queue_id:
         messages = messages.where(LeftMessage.queue == queue_id)
@@ -248,7 +252,7 @@ def start_wait_watch(app, every=1.0):
             try:
                 with connection():
                     for chat_id in availability.past_longest_wait(since, until):
-                        hub.publish(f"chat:{chat_id}", ("chat", chat_id))
+                        hub.publish(f"chat:{chat_id}", ChatChanged(chat_id))
                 since = until
             except Exception:  # noqa: BLE001 - the watch must outlive any one failure
                 app.logger.exception("watching the longest waits failed")
