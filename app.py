@@ -31,7 +31,7 @@ def create_app(background=False, **overrides):
     timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
-    open_database(app.config["DATA"])
+    open_database(app.config["DATA"], app.config["DATABASE_URL"])
     _init_mail(app)
     _init_requests(app)
     _init_login(app)

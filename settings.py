@@ -4,7 +4,7 @@ import math
 import os
 import secrets
 
-from data import frame_origins
+from data import frame_origins, postgres
 from data.mail import parse_smtp_url
 
 
@@ -16,6 +16,7 @@ def settings_from_env():
     """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
+        "DATABASE_URL": database_url(os.environ.get("PARLEY_DATABASE_URL", "").strip()),
         "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
         "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
@@ -26,6 +27,16 @@ def settings_from_env():
         "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", "25"),
         "DEMO": os.environ.get("PARLEY_DEMO") == "1",
     }
+
+
+def database_url(text):
+    """PARLEY_DATABASE_URL: empty for the SQLite file in PARLEY_DATA, or postgresql://…"""
+    if text:
+        try:
+            postgres.check_url(text)
+        except ValueError as e:
+            raise SettingError(f"PARLEY_DATABASE_URL: {e}") from None
+    return text
 
 
 def env_frame_origins(text):

@@ -2,11 +2,11 @@
 
 import os
 
-from playhouse.migrate import SqliteMigrator, migrate
+from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledSqliteDatabase
 
-from data import files, search_index
-from data.db import db
+from data import files, postgres, search_index
+from data.db import bind
 from data.models import ALL_MODELS
 
 PRAGMAS = {
@@ -17,36 +17,52 @@ PRAGMAS = {
 }
 
 
-def open_database(folder):
-    """Open (creating if needed) the SQLite database in `folder` and bind every model to it."""
+def open_database(folder, url=""):
+    """Open (creating if needed) the database and bind every model to it: the SQLite file in `folder`,
+    or the PostgreSQL database at `url` (postgresql://…); `folder` keeps the files either way.
+
+    postgres.Unreachable when PostgreSQL cannot be reached."""
     os.makedirs(folder, exist_ok=True)
     files.configure(folder)
-    database = PooledSqliteDatabase(
-        os.path.join(folder, "parley.db"),
-        pragmas=PRAGMAS,
-        max_connections=64,
-        timeout=10,  # wait for a free connection instead of failing at once
-        stale_timeout=300,
-        check_same_thread=False,
-    )
-    db.initialize(database)
-    with database.connection_context():
-        database.create_tables(ALL_MODELS, safe=True)
-        _add_missing_columns(database, ALL_MODELS)
-        search_index.create(database)
-        # made here, not in Meta.indexes: an older database gets the column just above
-        database.execute_sql(
-            "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
-            " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
+    if url:
+        database = postgres.connect(url)
+        postgres.reach(database, url)
+    else:
+        database = PooledSqliteDatabase(
+            os.path.join(folder, "parley.db"),
+            pragmas=PRAGMAS,
+            max_connections=64,
+            timeout=10,  # wait for a free connection instead of failing at once
+            stale_timeout=300,
+            check_same_thread=False,
         )
-        for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
-            database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
+    bind(database)
+    with database.connection_context():
+        if url:
+            with database.atomic():  # DDL is transactional there: processes starting at once make it once
+                postgres.lock(database, postgres.SCHEMA)
+                _make_tables(database)
+        else:
+            _make_tables(database)
     return database
+
+
+def _make_tables(database):
+    database.create_tables(ALL_MODELS, safe=True)
+    _add_missing_columns(database, ALL_MODELS)
+    search_index.create(database)
+    # made here, not in Meta.indexes: an older database gets the column just above
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
+        " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
+    )
+    for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
+        database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
 
 
 def _add_missing_columns(database, models):
     """Give a database made by an older Parley the columns added since, keeping every row."""
-    migrator = SqliteMigrator(database)
+    migrator = SchemaMigrator.from_database(database)
     for model in models:
         table = model._meta.table_name
         have = {column.name for column in database.get_columns(table)}
