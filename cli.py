@@ -8,7 +8,6 @@ import tomllib
 
 import data
 import server
-from app import create_app
 from data import postgres, to_postgres
 from data.db import connection, db
 from data.models import Agent, now
@@ -183,7 +182,7 @@ def _serve(args):
         os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
         print("A pretend host site with the chat widget: /demo/host")
     db.close_all()
-    return server.run(args.host, args.port, create_app)
+    return server.run(args.host, args.port)
 
 
 def _demo_logins():

@@ -1,6 +1,7 @@
 """PostgreSQL, when PARLEY_DATABASE_URL names one: its URL, the pool of connections, and the locks that
 do what SQLite's one write lock does for Parley."""
 
+import importlib.util
 from urllib.parse import urlsplit
 
 from playhouse.db_url import parseresult_to_dict
@@ -44,6 +45,8 @@ def check_url(text):
         raise ValueError(f"{shown(text)!r} has a bad port") from None
     if not parts.path.strip("/"):
         raise ValueError(f"{shown(text)!r} names no database: add /name after the host")
+    if importlib.util.find_spec("psycopg") is None:
+        raise ValueError("PostgreSQL needs psycopg: pip install 'parley[postgresql]'")
 
 
 def shown(url):

@@ -104,7 +104,7 @@ def _insert_on_postgres(insert, params):
             with db.savepoint() if db.in_transaction() else nullcontext():
                 return db.execute_sql(insert, params).fetchone()
         except IntegrityError as e:
-            diag = getattr(e.args[0], "diag", None)  # peewee's error holds the driver's first
+            diag = getattr(e.__context__, "diag", None)  # peewee raises its own over the driver's
             if diag is None or diag.constraint_name != SEQ_INDEX:
                 raise
 
@@ -136,7 +136,7 @@ _IN = (
     ' p."chat_id" = ? AND p."agent_id" = ? AND p."left_at" IS NULL AND c."state" != \'ended\')'
 )
 _SESSION = 'EXISTS (SELECT 1 FROM "agent" WHERE "id" = ? AND "enabled" AND "session_version" = ?)'
-INSERT_MESSAGE = _INSERT.format(condition="1", more="")
+INSERT_MESSAGE = _INSERT.format(condition="TRUE", more="")
 INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN, more="")  # the chatter's: not after the chat ended
 INSERT_WHILE_IN = _INSERT.format(condition=_IN, more="")  # an agent's: only while in the chat, and it is open
 # an agent's from a console's socket: also only while its session lasts, and returning the sender's name

@@ -98,7 +98,15 @@ class Postgres(Service):
         command = [f"{self.bin}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.folder]
         command += ["-c", "listen_addresses=127.0.0.1", *(x for s in settings for x in ("-c", s))]
         self._start(command, self.port, "PostgreSQL", user="postgres")
+        # it listens before it takes queries ("the database system is starting up")
+        wait_for(self._ready, timeout=30, message=f"PostgreSQL on port {self.port} to take queries")
         return self
+
+    def _ready(self):
+        try:
+            return self.psql("SELECT 1") == "1"
+        except subprocess.CalledProcessError:
+            return self._alive() and False
 
     def url(self, database="postgres"):
         return f"postgresql://parley@127.0.0.1:{self.port}/{database}"

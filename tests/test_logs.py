@@ -22,6 +22,8 @@ from data.logs import Filters, find_chats, page_of
 from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Queue, now
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 DAY = timedelta(days=1)
 
 
@@ -347,7 +349,7 @@ def test_delete_chatter_deletes_their_ended_chats_and_keeps_open_ones(seed):
 @pytest.fixture
 def seeded(server):
     """The server's database, opened from this process to seed chats; closed again afterwards."""
-    database = open_database(str(server.folder))
+    database = open_database(str(server.folder), server.database_url)
     with connection():
         support = Queue.get(Queue.name == "Support")
         sales = Queue.get(Queue.name == "Sales")

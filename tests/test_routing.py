@@ -25,6 +25,8 @@ from data.models import (
 )
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 # --- the organisation every test starts from ------------------------------------------------
 
 
@@ -546,7 +548,7 @@ def test_expired_offer_with_only_that_agent_waits_for_them_to_resume(org):
     assert holder(chat) == ann.id
 
 
-def test_offer_deadline_survives_a_restart(org, database, tmp_path):
+def test_offer_deadline_survives_a_restart(org, database, database_url, tmp_path):
     ann = org.on("ann")
     ben = org.on("ben", idle_since=now() + timedelta(hours=1))
     chat = start(org.support)
@@ -554,7 +556,7 @@ def test_offer_deadline_survives_a_restart(org, database, tmp_path):
     assert offer.agent_id == ann.id
     # the process dies: every connection goes, nothing in memory survives but the file
     database.close_all()
-    reopened = open_database(str(tmp_path / "data"))
+    reopened = open_database(str(tmp_path / "data"), database_url)
     try:
         with connection():
             assert fresh(offer).state == "pending"

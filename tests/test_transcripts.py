@@ -14,6 +14,8 @@ from conftest import free_port, wait_for
 
 from data import mail
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 FROM = "help@shop.example"
 PUBLIC = ("Hello Carl, how can I help?", "My parcel has not arrived.", "Which do you prefer?")
 SECRETS = ("SECRET-NOTE-ON-CARL", "secret-plan.txt", "SECRET FILE CONTENT")
