@@ -1,0 +1,89 @@
+"""PostgreSQL's own: a server that cannot reach it refuses to start, a request waiting on it holds up no
+other (gevent), an outage answers 503 and passes, timers act once however many processes run them, and
+`parley migrate-data` copies a SQLite organisation."""
+
+import subprocess
+import threading
+import time
+
+import psycopg
+import pytest
+from clients import run_sql
+from conftest import ROOT, Parley, wait_for
+from test_live import active_chat, texts
+from test_socket_send import sent
+
+from data import postgres
+
+
+@pytest.fixture
+def engine():
+    """Every test here runs on PostgreSQL."""
+    return "postgresql"
+
+
+def parley(server, *args, env=None):
+    return subprocess.run(
+        server.command(*args), cwd=ROOT, env={**server.env, **(env or {})}, capture_output=True, text=True
+    )
+
+
+# --- starting ---------------------------------------------------------------------------------
+
+
+def test_a_database_that_cannot_be_reached_is_refused_at_start_with_what_to_check(tmp_path, postgres_server):
+    nowhere = f"postgresql://parley:s3cret@127.0.0.1:{postgres_server.port + 1}/parley"
+    server = Parley(tmp_path / "data", database_url=nowhere)
+    refused = parley(server, "serve", "--port", str(server.port))
+    assert refused.returncode == 1
+    said = refused.stdout + refused.stderr
+    assert (
+        f"cannot reach the database at postgresql://parley:***@127.0.0.1:{postgres_server.port + 1}/parley"
+        in said
+    )
+    assert "Check that PostgreSQL is running" in said
+    assert "s3cret" not in said and "Traceback" not in said
+
+    wrong = parley(server, "serve", env={"PARLEY_DATABASE_URL": "mysql://parley:s3cret@127.0.0.1/parley"})
+    assert wrong.returncode == 2
+    assert "PARLEY_DATABASE_URL: 'mysql://parley:***@127.0.0.1/parley' is not a postgresql://" in wrong.stderr
+
+
+# --- gevent -----------------------------------------------------------------------------------
+
+
+def test_a_request_waiting_on_postgresql_holds_up_no_other_request_or_socket_message(server, people):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    page = chatter.connect()
+    page.wait_for_seq(chat, 1)
+
+    # the test holds the writers' lock for a second, as a slow query would: starting a chat waits on it
+    with psycopg.connect(server.database_url) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (postgres.LOCKS, postgres.WRITERS))
+        waiting = {}
+
+        def start_a_chat():
+            began = time.monotonic()
+            waiting["chat"] = people.chatter(server).start(name="Patient")
+            waiting["took"] = time.monotonic() - began
+
+        starter = threading.Thread(target=start_a_chat)
+        starter.start()
+        wait_for(lambda: _waits_for_lock(server), message="the chat start to wait on the lock")
+
+        began = time.monotonic()
+        assert chatter.say("over HTTP meanwhile").status_code == 204
+        page.send(sent("over the socket meanwhile", "meanwhile-key-1"))
+        console.wait_for_seq(chat, 3, timeout=0.9)
+        assert time.monotonic() - began < 0.9
+        time.sleep(max(0, 1 - (time.monotonic() - began)))
+        assert "chat" not in waiting  # still held up
+    starter.join(10)
+    assert waiting["took"] >= 1
+    assert texts(console.text())[-2:] == ["over HTTP meanwhile", "over the socket meanwhile"]
+
+
+def _waits_for_lock(server):
+    found = run_sql(server, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    return found[0][0] == 1
