@@ -401,6 +401,32 @@ def test_accept_racing_the_chatter_leaving_has_one_consistent_outcome(org):
     assert dispatch.agent_load(ann) == 0
 
 
+def test_two_tickers_at_once_expire_an_offer_once_and_offer_its_chat_once(org):
+    """As when two server processes tick at the same moment: the database lets one act."""
+    ann = org.on("ann")
+    ben = org.on("ben", idle_since=now() + timedelta(hours=1))
+    chat = start(org.support)
+    offer = offer_of(chat)
+    at = later(timing.settings.offer_timeout + 1)
+    results = run_in_threads(*[lambda: routing.tick(at=at)] * 4)
+    assert [kind for kind, _ in results] == ["ok"] * 4, results
+    assert [ann.id in changes.agents for _, changes in results].count(True) == 1
+    assert fresh(offer).state == "expired" and fresh(ann).status == "paused"
+    assert holder(chat) == ben.id
+    assert Offer.select().where(Offer.chat == chat).count() == 2
+
+
+def test_two_tickers_at_once_see_a_departed_chatter_leave_once(org):
+    ann = org.on("ann")
+    chat = start(org.support)
+    connect(chat, ann)
+    routing.chatter_away(chat)
+    at = later(timing.settings.leave_grace + 1)
+    results = run_in_threads(*[lambda: routing.tick(at=at)] * 4)
+    assert [kind for kind, _ in results] == ["ok"] * 4, results
+    assert texts(chat).count(f"Visitor {chat.id} left the chat.") == 1
+
+
 def test_accept_racing_the_deadline_has_one_consistent_outcome(org):
     ann = org.on("ann")
     ben = org.on("ben", idle_since=now() + timedelta(hours=1))
