@@ -8,12 +8,16 @@ import time
 
 import psycopg
 import pytest
-from clients import run_sql
+from clients import AgentClient, run_sql
 from conftest import ROOT, Parley, wait_for
 from test_live import active_chat, texts
 from test_socket_send import sent
 
-from data import postgres
+from data import invitations, mail, postgres, posting, retention, routing
+from data.db import connection
+from data.logs import Filters, find_chats
+from data.models import ALL_MODELS, Agent, Chat, Offer, Profile, Queue
+from data.schema import open_database
 
 
 @pytest.fixture
@@ -87,3 +91,71 @@ def test_a_request_waiting_on_postgresql_holds_up_no_other_request_or_socket_mes
 def _waits_for_lock(server):
     found = run_sql(server, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
     return found[0][0] == 1
+
+
+# --- parley migrate-data ----------------------------------------------------------------------
+
+
+def test_migrate_data_copies_a_sqlite_organisation_with_its_history(tmp_path, postgres_database):
+    sqlite = Parley(tmp_path / "data")
+    sqlite.load()
+    database = open_database(str(sqlite.folder))
+    with connection():
+        history = _a_history()
+        before = {m._meta.table_name: _table(m) for m in ALL_MODELS}
+    database.close_all()
+    url = postgres_database()
+
+    copied = parley(sqlite, "migrate-data", "--to", url)
+    assert copied.returncode == 0, copied.stderr
+    assert "message: 6 rows in SQLite, 6 in PostgreSQL" in copied.stdout
+
+    database = open_database(str(sqlite.folder), url)
+    try:
+        with connection():
+            assert {m._meta.table_name: _table(m) for m in ALL_MODELS} == before
+            assert [c.id for c in find_chats(Filters(text="parcels"))] == [history["ended"].id]
+            chat, _ = routing.start_chat(Queue.get(Queue.slug == "support"))
+            assert chat.id == max(c.id for c in Chat.select()) > history["ended"].id
+    finally:
+        database.close_all()
+
+    again = parley(sqlite, "migrate-data", "--to", url)
+    assert again.returncode == 1
+    assert "already holds rows" in again.stderr and "Nothing was copied" in again.stderr
+    assert run_sql(Parley(tmp_path / "data", database_url=url), "SELECT count(*) FROM chat") == [(3,)]
+
+    server = Parley(sqlite.folder, database_url=url).start()
+    try:
+        sue = AgentClient(server.url, "sue").login()
+        assert f'id="log-row-{history["ended"].id}"' in sue.get("/logs", params={"q": "parcel"}).text
+        sue.close()
+    finally:
+        server.stop()
+    assert not server.errors()
+
+
+def _a_history():
+    """Two chats, one ended with messages, a private note, a file's record, an invitation, a transcript
+    mail and a setting: a row in every table the organisation file does not fill."""
+    ann = Agent.get(Agent.username == "ann")
+    support = Queue.get(Queue.slug == "support")
+    routing.log_on(ann, Profile.get(Profile.name == "Support desk"))
+    ended, _ = routing.start_chat(support, name="Pam", email="pam@example.com")
+    routing.accept(Offer.get(Offer.chat == ended).id, ann)
+    posting.post_by_chatter(ended, "Where are my parcels?")
+    posting.post_by_agent(ended, ann, "Looking into it", private=True)
+    files = [{"name": "label.txt", "content_type": "text/plain", "size": 5, "token": "t0ken"}]
+    posting.post_by_agent(ended, ann, "Your label", files=files)
+    ben = Agent.get(Agent.username == "ben")
+    routing.log_on(ben, Profile.get(Profile.name == "Support desk"))
+    invitations.invite(ended, ann, invitee=Agent.get_by_id(ben.id))
+    routing.end_chat(ended, ann)
+    mail.queue_transcript(ended, "pam@example.com")
+    retention.set_retention_days(30)
+    waiting, _ = routing.start_chat(support, name="Walt")
+    return {"ended": ended, "waiting": waiting}
+
+
+def _table(model):
+    return list(model.select().order_by(model._meta.primary_key).tuples())
