@@ -11,6 +11,8 @@ from data.db import db
 from data.models import Agent
 from data.schema import open_database
 from settings import secret_key, settings_from_env
+from views.fragments import htmx_request
+from views.widget import is_chatter_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five files of 20 MB and the rest of the form
@@ -35,22 +37,20 @@ def create_app(background=False, **overrides):
     _init_mail(app)
     _init_requests(app)
     _init_login(app)
-    from views import actions, auth, chat, console, files, live, messages, transcripts, widget
+    # imported once gevent has patched threading (in the server's worker): live/ makes locks as it loads
+    from live import timers
+    from live.adapter import SOCKET_OPTIONS
+    from views import actions, admin, auth, chat, console, files, live, logs, messages, transcripts, widget
 
+    app.login_manager.unauthorized_handler(auth.signed_out)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own
-    for module in (auth, console, actions, chat, files, live, transcripts, widget):
+    for module in (auth, console, actions, chat, files, live, transcripts, widget, admin, logs):
         app.register_blueprint(module.bp)
-    from views import admin, logs  # the supervisors' pages
-
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(logs.bp)
-    app.config["SOCK_SERVER_OPTIONS"] = live.SOCKET_OPTIONS
+    app.config["SOCK_SERVER_OPTIONS"] = SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
-        live.start_ticker(app)
-        live.start_pinger(app, app.config["PING_INTERVAL"])
-        transcripts.start_sender(app)
+        timers.start(app)
     return app
 
 
@@ -112,7 +112,7 @@ def _init_requests(app):
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if _chat_page():
+        if is_chatter_request():
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
@@ -121,9 +121,6 @@ def _init_requests(app):
             f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'",
         )
         return response
-
-    def _chat_page():
-        return request.path.startswith("/chat/")
 
     @app.get("/healthz")
     def healthz():
@@ -138,7 +135,7 @@ def _error_page(error):
     """Show an error as a short page, or as a fragment for htmx to put in the page."""
     if error.code == 413:
         error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
-    if request.headers.get("HX-Request"):
+    if htmx_request():
         return render_template("partials/error.html", message=error.description), error.code
     return render_template("error.html", error=error), error.code
 

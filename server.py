@@ -26,9 +26,9 @@ class Worker(GeventWorker):
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
-        from views import live
+        from live import sockets
 
-        gevent.spawn(live.hub.close_all, 1012)
+        gevent.spawn(sockets.close_all, 1012)
 
 
 class Server(BaseApplication):

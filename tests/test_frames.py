@@ -1,4 +1,4 @@
-"""views.frames against wsproto: a browser's frames (made by wsproto's client) read as wsproto reads
+"""live.frames against wsproto: a browser's frames (made by wsproto's client) read as wsproto reads
 them, and Parley's frames read back by wsproto's client, whatever the kind and however they arrive."""
 
 import pytest
@@ -15,7 +15,7 @@ from wsproto.events import (
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from views.frames import Frames, text_frame
+from live.frames import Frames, text_frame
 
 TEXTS = ["", "hi", "é" * 62, "x" * 125, "x" * 126, "Grüße 👋" * 40, "y" * 65_535]
 

@@ -13,8 +13,8 @@ import requests
 import websocket
 from conftest import Parley, wait_for
 
+from live.adapter import LockedSocket
 from server import GRACEFUL_TIMEOUT
-from views.live import LockedSocket
 
 pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 

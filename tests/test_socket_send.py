@@ -224,7 +224,7 @@ def test_a_browser_that_reads_nothing_does_not_hold_up_the_other_side(start_serv
 
 
 def test_a_socket_message_in_parts_is_stored_whole_and_one_too_big_closes_only_that_socket(server, people):
-    """Frames read without wsproto (views.frames) and those left to it: a message a client sends in
+    """Frames read without wsproto (live.frames) and those left to it: a message a client sends in
     parts, and one beyond the 64 KB a socket takes (1009, "too big")."""
     ann, chatter, chat = active_chat(server, people)
     page = chatter.connect()

@@ -113,6 +113,38 @@ def test_supervisor_pages_are_forbidden_to_agents(server, people):
     assert "launch code" in sue.get(f"/logs/{chat}").text
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/status/pause"), ("GET", "/chats/{chat}/predefined"), ("GET", "/admin"), ("GET", "/logs")],
+)
+def test_a_page_whose_session_ended_is_told_to_sign_in_not_given_the_sign_in_page(
+    server, people, method, path
+):
+    """htmx would swap the sign-in page into the part of the page that asked (an alert, the status);
+    it is told to take the whole page there instead (HX-Redirect), with nothing to swap."""
+    ann, chat, offer = chat_with_a_secret(server, people)
+    sue = people.agent(server, "sue")
+    sue.get("/admin")  # the page that stays open, with its CSRF token
+    assert people.agent(server, "sue").post("/logout").status_code == 200  # signed out elsewhere
+    headers = {"HX-Request": "true", "X-CSRF-Token": sue.token, "HX-Current-URL": server.url + "/admin"}
+    response = sue.http.request(
+        method, server.url + path.format(chat=chat), headers=headers, allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/admin"
+    assert response.text == ""
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_answers_that_depend_on_htmx_say_so(server, people):
+    """A page and a fragment at one URL: Vary: HX-Request, so no cache gives one for the other."""
+    browser = people.browser(server)
+    for headers in ({}, {"HX-Request": "true"}):
+        for path in ("/chat/support", "/chat/nowhere", "/admin"):
+            response = browser.http.get(server.url + path, headers=headers, allow_redirects=False, timeout=10)
+            assert "HX-Request" in response.headers.get("Vary", ""), (path, headers)
+
+
 def test_wrong_credentials_get_one_generic_error(server, people):
     answers = []
     for username, password in [("nobody", "whatever-password"), ("ann", "not-anns-password")]:

@@ -6,9 +6,9 @@ from flask_login import login_required
 from data import actions, invitations
 from data.changes import RoutingError
 from data.models import Agent, Queue
-from views.console import _agent_and_chat, invite_status_html
+from live.announce import announce
+from views.console import agent_and_chat, invite_status_html
 from views.fragments import replace
-from views.live import announce
 
 bp = Blueprint("actions", __name__)
 
@@ -22,7 +22,7 @@ def require_login():
 @bp.get("/chats/<int:chat_id>/predefined")
 def predefined(chat_id):
     """List the predefined messages of the chat's queue, placeholders filled in."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     items = [(p.title, actions.fill(p.text, chat, agent)) for p in actions.predefined_for(chat)]
     return render_template("partials/predefined_list.html", chat=chat, items=items)
 
@@ -30,7 +30,7 @@ def predefined(chat_id):
 @bp.get("/chats/<int:chat_id>/options")
 def options_form(chat_id):
     """Show the form to ask the chatter a question with options."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     sets = list(actions.option_sets_for(chat))
     return render_template("partials/options_form.html", chat=chat, sets=sets, question="", options=["", ""])
 
@@ -38,7 +38,7 @@ def options_form(chat_id):
 @bp.post("/chats/<int:chat_id>/options")
 def offer_options(chat_id):
     """Send the question with its options to the chatter."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     question = request.form.get("question", "")
     options = request.form.getlist("option")
     try:
@@ -54,7 +54,7 @@ def offer_options(chat_id):
 @bp.get("/chats/<int:chat_id>/invite")
 def invite_form(chat_id):
     """Show the form to invite a colleague, or anyone in a queue, into the chat."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     return _invite_form(chat)
 
 
@@ -72,7 +72,7 @@ def _invite_form(chat, error=None, status=200):
 @bp.post("/chats/<int:chat_id>/invite")
 def invite(chat_id):
     """Send the invitation; only one may be pending in a chat at a time."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     kind, _, ident = request.form.get("invitee", "").partition(":")
     invitee = Agent.get_or_none(Agent.id == ident) if kind == "agent" and ident.isdigit() else None
     queue = Queue.get_or_none(Queue.id == ident) if kind == "queue" and ident.isdigit() else None

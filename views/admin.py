@@ -1,30 +1,25 @@
 """Supervisors' administration: the organisation's forms, the live view and its actions, the export."""
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from data import admin, frame_origins, retention, routing
 from data.changes import RoutingError
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
-from views.console import _error
+from live.announce import announce, send_to_login
+from live.events import Live
+from views.auth import supervisor_required
+from views.compose import error
 from views.fragments import or_page, replace
-from views.live import announce, send_to_login
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def supervisors_only():
-    """Agents who are not supervisors may not see these pages."""
-    if not current_user.supervisor:
-        abort(403, "Only supervisors may open this page.")
-
-
 @bp.before_request
-@login_required
+@supervisor_required
 def require_supervisor():
     """Every admin route needs a signed-in supervisor."""
-    supervisors_only()
 
 
 @bp.get("")
@@ -58,13 +53,20 @@ def live_html():
 
 
 class SupervisorView:
-    """What a supervisor's socket sends: the live view again whenever queues, chats or agents change."""
+    """What a supervisor's socket sends: the live view again whenever queues, chats or agents change
+    (live.page.View)."""
+
+    def channels(self):
+        return ["supervisors"]
+
+    def listen(self, follow):
+        """The live view hears the supervisors' channel alone."""
 
     def sync(self, seqs, modes):
         return replace(live_html())
 
     def render(self, event):
-        return replace(live_html()) if event[0] == "live" else ""
+        return replace(live_html()) if type(event) is Live else ""
 
 
 @bp.post("/chats/<int:chat_id>/assign")
@@ -73,11 +75,11 @@ def assign(chat_id):
     chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
     agent = Agent.get_or_none(Agent.id == request.form.get("agent", type=int))
     if agent is None:
-        return _error("Choose an agent to assign the chat to.", "live-alert", 400)
+        return error("Choose an agent to assign the chat to.", "live-alert", 400)
     try:
         changes = routing.assign(chat, agent)
     except RoutingError as e:
-        return _error(str(e), "live-alert", 409)
+        return error(str(e), "live-alert", 409)
     announce(changes)
     return or_page(live_html(), url_for("admin.index"))
 
@@ -89,7 +91,7 @@ def end(chat_id):
     try:
         changes = routing.end_chat(chat, Agent.get_by_id(current_user.id), supervising=True)
     except RoutingError as e:
-        return _error(str(e), "live-alert", 409)
+        return error(str(e), "live-alert", 409)
     announce(changes)
     return live_html()
 

@@ -1,11 +1,15 @@
-"""Signing agents in and out."""
+"""Signing agents in and out; what a signed-out browser and an agent who is no supervisor get."""
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from data import routing
 from data.models import Agent
-from views.live import announce
+from live.announce import announce
+from views.fragments import htmx_request
 
 bp = Blueprint("auth", __name__)
 
@@ -42,3 +46,27 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+def signed_out():
+    """Send a browser that is not signed in to the sign-in page, and back here after it. An htmx
+    request is told to take its page there (HX-Redirect), with nothing to swap: the sign-in page
+    would otherwise land in the part of the page that asked (an alert, a tab)."""
+    if htmx_request():
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = page.path if page.netloc == request.host and page.path != "/" else None
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
+    return redirect(login_url("auth.login", request.url))
+
+
+def supervisor_required(view):
+    """Let only a signed-in supervisor in: others sign in first, agents who are not get a 403."""
+
+    @functools.wraps(view)
+    @login_required
+    def guarded(*args, **kwargs):
+        if not current_user.supervisor:
+            abort(403, "Only supervisors may open this page.")
+        return view(*args, **kwargs)
+
+    return guarded

@@ -23,10 +23,11 @@ from data.changes import RoutingError
 from data.checks import has_control, is_email
 from data.db import prepared
 from data.models import Attachment, Chat, Message, Queue
-from views.console import _error, post_message, socket_message, typing_html
+from live.announce import announce
+from live.events import ChatChanged, Log, MailStatus, Typing, Updated
+from views.compose import error, post_message, socket_message, typing_html
 from views.files import serve
-from views.fragments import append_to, replace
-from views.live import announce
+from views.fragments import append_to, htmx_request, replace
 from views.messages import message_html
 from views.widget import chatter_cookie_options
 
@@ -87,8 +88,8 @@ def _show(queue, chat=None, status=200, **context):
         context.update(
             messages=list(Message.for_chatter(chat)), chat_base=url_for("chat.page", slug=queue.slug)
         )
-    template = "partials/chat_main.html" if "HX-Request" in request.headers else "chat.html"
-    return render_template(template, queue=queue, chat=chat, **context), status, {"Vary": "HX-Request"}
+    template = "partials/chat_main.html" if htmx_request() else "chat.html"
+    return render_template(template, queue=queue, chat=chat, **context), status
 
 
 @bp.post("/chat/<slug>")
@@ -123,7 +124,7 @@ def start(slug):
     # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
     kept = token if who and len(token) <= KEPT_TOKEN else ""
     session[f"again_{slug}"] = {"identity": kept, "from": started_from or ""}
-    if "HX-Request" in request.headers:  # the chat at once, without a second request for the page
+    if htmx_request():  # the chat at once, without a second request for the page
         response = make_response(_show(queue, Chat.get_by_id(chat.id)))
         response.headers["HX-Replace-Url"] = url_for("chat.page", slug=slug)  # as the redirect would
     else:
@@ -153,21 +154,21 @@ def page_url(url):
     return url
 
 
-def _own_chat(slug):
+def own_chat(slug):
     return chat_from_cookie(slug) or abort(403, "This chat is not yours, or it has expired.")
 
 
 @bp.post("/chat/<slug>/messages")
 def send(slug):
     """Send the chatter's message."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     return post_message(
         "chat-alert", lambda text, saved: posting.post_by_chatter(chat, text, files=saved), by_chatter=True
     )
 
 
 def socket_send(chat, sent):
-    """Store a message the chat page sent over its socket (see views.console.socket_message)."""
+    """Store a message the chat page sent over its socket (see views.compose.socket_message)."""
 
     def post(text, key):
         return posting.post_by_chatter(chat, text, key=key)
@@ -178,7 +179,7 @@ def socket_send(chat, sent):
 @bp.get("/chat/<slug>/files/<token>")
 def download(slug, token):
     """Serve one of the chat's public files to the chatter whose chat it is."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     attachment = Attachment.get_or_none(Attachment.token == token)
     if attachment is None or attachment.chat_id != chat.id or attachment.private:
         abort(404)
@@ -188,15 +189,15 @@ def download(slug, token):
 @bp.post("/chat/<slug>/answer")
 def answer(slug):
     """Record the chatter's choice among an agent's options."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     seq = request.form.get("seq", type=int)
     choice = request.form.get("choice", type=int)
     if seq is None or choice is None:
-        return _error("Choose one of the options.", "chat-alert", 400)
+        return error("Choose one of the options.", "chat-alert", 400)
     try:
         changes = actions.answer(chat, seq, choice)
     except RoutingError as e:
-        return _error(str(e), "chat-alert", 409)
+        return error(str(e), "chat-alert", 409)
     announce(changes)
     return "", 204
 
@@ -204,7 +205,7 @@ def answer(slug):
 @bp.post("/chat/<slug>/end")
 def end(slug):
     """End the chat from the chatter's side."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     announce(routing.end_chat(chat))
     return composer_html(Chat.get_by_id(chat.id))
 
@@ -223,7 +224,7 @@ def new(slug):
 @bp.get("/chat/<slug>/transcript")
 def transcript(slug):
     """Download the chat as plain text, without anything private."""
-    chat = _own_chat(slug)
+    chat = own_chat(slug)
     headers = {"Content-Disposition": f'attachment; filename="{transcripts.filename(chat)}"'}
     return Response(transcripts.text(chat), mimetype="text/plain", headers=headers)
 
@@ -236,8 +237,13 @@ def composer_html(chat):
     return render_template("partials/chatter_composer.html", chat=chat)
 
 
+def transcript_status_html(chat, error=""):
+    """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
+    return render_template("partials/transcript_status.html", chat=chat, error=error)
+
+
 class ChatView:
-    """What a chat page's socket sends: the chatter's messages and the chat's state."""
+    """What a chat page's socket sends: the chatter's messages and the chat's state (live.page.View)."""
 
     def __init__(self, chat):
         self.chat_id = chat.id
@@ -245,22 +251,32 @@ class ChatView:
         self.seq = 0
         self.ended = None
 
+    def channels(self):
+        return [f"chat:{self.chat_id}"]
+
+    def listen(self, follow):
+        """The page hears its chat's channel alone, from start to end."""
+
     def sync(self, seqs, modes):
         self.seq = seqs.get(self.chat_id, 0)
         self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
-        return self.render(("chat", self.chat_id)) + self._messages() + self._mail_status()
+        return self._state() + self._messages() + self._mail_status()
 
     def render(self, event):
-        kind, _, *more = event
-        if kind == "log":
-            return self._messages(*more)
-        if kind == "mail":
-            return self._mail_status()
-        if kind == "update":
-            return self._updated(more[0])
-        if kind == "typing":
-            who, private = more
-            return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+        match event:
+            case Log(_, fresh):
+                return self._messages(fresh)
+            case Typing(_, who, private):
+                return "" if private or who == "chatter" else replace(typing_html(self.chat_id, who))
+            case Updated(_, seq):
+                return self._updated(seq)
+            case ChatChanged():
+                return self._state()
+            case MailStatus():
+                return self._mail_status()
+        return ""
+
+    def _state(self):
         chat = Chat.get_by_id(self.chat_id)
         parts = [replace(status_html(chat))]
         ended = chat.state == "ended"
@@ -270,11 +286,8 @@ class ChatView:
         return Markup("").join(parts)
 
     def _mail_status(self):
-        """What became of the transcripts the chatter asked to have e-mailed (views/transcripts.py)."""
-        from views.transcripts import status_html
-
         chat = Chat.get_by_id(self.chat_id)
-        return replace(status_html(chat)) if chat.state == "ended" else ""
+        return replace(transcript_status_html(chat)) if chat.state == "ended" else ""
 
     def _updated(self, seq):
         """Re-render a message the page already shows (a question once answered)."""

@@ -1,27 +1,20 @@
 """The agent's console: status, offers and chats in tabs, and what its socket pushes."""
 
-import re
-
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from data import files, invitations, participants, posting, routing
-from data.changes import NoSuchChat, RoutingError
+from data import invitations, participants, posting, routing
+from data.changes import RoutingError
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
-from views.files import take_uploads
-from views.fragments import append_to, fill, or_page, remove, replace
-from views.live import announce
+from live.announce import announce
+from live.events import ChatChanged, Goto, Log, Status, Typing, Updated
+from views.compose import UNREADABLE, error, out_of_band, post_message, refused, socket_message, typing_html
+from views.fragments import append_to, goto, or_page, remove, replace
 from views.messages import message_html
 
 bp = Blueprint("console", __name__)
-
-MAX_MESSAGE = 5000
-TOO_LONG = f"A message can hold at most {MAX_MESSAGE} characters."
-EMPTY = "Write a message first."
-UNREADABLE = "This message could not be read. Reload the page and try again."
-CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a page's id for a message it sends over its socket
 
 
 @bp.before_request
@@ -46,7 +39,7 @@ def log_on():
     """Log on with the chosen profile."""
     profile = Profile.get_or_none(Profile.id == request.form.get("profile", type=int))
     if profile is None:
-        return _error("Choose one of your profiles.", "status-error")
+        return error("Choose one of your profiles.", "status-error")
     return _status_change(lambda agent: routing.log_on(agent, profile))
 
 
@@ -73,7 +66,7 @@ def _status_change(change):
     try:
         changes = change(agent)
     except RoutingError as e:
-        return _error(str(e), "status-error")
+        return error(str(e), "status-error")
     announce(changes)
     return or_page(status_html(Agent.get_by_id(agent.id)), url_for("console.console"))
 
@@ -93,7 +86,7 @@ def accept(offer_id):
     try:
         chat, changes = routing.accept(offer_id, agent)
     except RoutingError as e:
-        return _error(str(e), f"alert-{offer.chat_id}", 409)
+        return error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return controls_html(agent, Chat.get_by_id(chat.id), "active", None)
 
@@ -111,7 +104,7 @@ def reject(offer_id):
     try:
         changes = routing.reject(offer_id, agent)
     except RoutingError as e:
-        return _error(str(e), f"alert-{offer.chat_id}", 409)
+        return error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
     return remove(f"tab-{offer.chat_id}", f"panel-{offer.chat_id}")
 
@@ -119,7 +112,7 @@ def reject(offer_id):
 @bp.post("/chats/<int:chat_id>/messages")
 def send(chat_id):
     """Send the agent's message to the chat."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     private = request.form.get("private") == "yes"
     return post_message(
         f"alert-{chat_id}",
@@ -127,55 +120,12 @@ def send(chat_id):
     )
 
 
-def post_message(alert, post, by_chatter=False):
-    """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
-    text = request.form.get("text", "").strip()
-    if len(text) > MAX_MESSAGE:
-        return _error(TOO_LONG, alert, 400)
-    try:
-        saved = take_uploads(request)
-    except files.FileRefused as e:
-        return _error(f"Nothing was sent. {e}", alert, 400)
-    if not text and not saved:
-        return _error(EMPTY, alert, 400)
-    try:
-        changes = post(text, saved)
-    except RoutingError as e:
-        files.delete(f["token"] for f in saved)
-        return _error(str(e), alert, 409)
-    announce(changes, by_chatter)
-    return "", 204
-
-
-def socket_message(sent, alert, post, by_chatter=False):
-    """Store a message a page sent over its socket, {"text": ..., "key": ...}, with `post(text, key)`.
-
-    Returns what to tell that page: nothing once stored (its own copy comes back as a push, marked
-    with the key), else why not, for `alert`, naming the key so the page gives the text back.
-    """
-    key = sent.get("key") if isinstance(sent, dict) else None
-    if not isinstance(key, str) or not CLIENT_KEY.fullmatch(key):
-        return _refused(alert, UNREADABLE, None)
-    text = sent.get("text")
-    text = text.strip() if isinstance(text, str) else ""
-    if not text or len(text) > MAX_MESSAGE:
-        return _refused(alert, TOO_LONG if text else EMPTY, key)
-    try:
-        changes = post(text, key)
-    except NoSuchChat as e:  # no chat, so no place of its own to say so
-        return _refused("status-error", str(e), None)
-    except RoutingError as e:
-        return _refused(alert, str(e), key)
-    announce(changes, by_chatter)
-    return ""
-
-
 def socket_send(session_id, sent):
     """Store a message a console sent over its socket: {"chat": 12, "text": ..., "key": ...,
     "private": false}, as the agent whose session `session_id` is, while that session lasts."""
     chat_id = sent.get("chat") if isinstance(sent, dict) else None
     if type(chat_id) is not int:
-        return _refused("status-error", UNREADABLE, None)
+        return refused("status-error", UNREADABLE, None)
     private = sent.get("private") is True
     return socket_message(
         sent,
@@ -184,35 +134,31 @@ def socket_send(session_id, sent):
     )
 
 
-def _refused(alert, message, key):
-    return fill(alert, render_template("partials/error.html", message=message, key=key))
-
-
 @bp.post("/chats/<int:chat_id>/end")
 def end(chat_id):
     """End the chat; while the chatter is still there, ask first."""
-    agent, chat = _agent_and_chat(chat_id)
+    agent, chat = agent_and_chat(chat_id)
     if chat.chatter_present and request.form.get("confirmed") != "yes":
         return render_template("partials/end_dialog.html", chat=chat)
     try:
         changes = routing.end_chat(chat, agent)
     except RoutingError as e:
-        return _error(str(e), f"alert-{chat_id}", 409)
+        return error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
     controls = replace(controls_html(agent, Chat.get_by_id(chat_id), "ended", None))
     closed_dialog = replace(f'<div id="dialog-{chat_id}"></div>')
-    return _out_of_band(controls + closed_dialog)
+    return out_of_band(controls + closed_dialog)
 
 
 @bp.post("/chats/<int:chat_id>/close")
 def close(chat_id):
     """Close the tab of an ended chat."""
-    agent, chat = _agent_and_chat(chat_id, joined=False)
+    agent, chat = agent_and_chat(chat_id, joined=False)
     announce(routing.close_tab(chat, agent))
     return remove(f"tab-{chat_id}", f"panel-{chat_id}")
 
 
-def _agent_and_chat(chat_id, joined=True):
+def agent_and_chat(chat_id, joined=True):
     """The signed-in agent and a chat they are in (or were in), else 404."""
     agent = current_user._get_current_object()  # loaded for this request already
     try:
@@ -224,16 +170,17 @@ def _agent_and_chat(chat_id, joined=True):
     return agent, chat
 
 
-def _error(message, target, status=400):
-    """Show `message` in the element `target` of the page, with a 4xx status."""
-    return _out_of_band(fill(target, render_template("partials/error.html", message=message)), status)
+# on every message an agent sends: compiled once (data.db.prepared)
+@prepared
+def _participation(chat_id, agent_id):
+    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
+    return Participant.select(Participant.id).where(where).limit(1)
 
 
-def _out_of_band(html, status=200):
-    """An answer that only swaps out of band. The socket may have replaced the element that asked
-    (an End or Accept button) before the answer arrives; htmx then looks for a target named in the
-    answer from that detached element and throws, but skips an out-of-band swap it cannot place."""
-    return html, status, {"HX-Reswap": "none"}
+@prepared
+def _participation_ever(chat_id, agent_id):
+    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
+    return Participant.select(Participant.id).where(where).limit(1)
 
 
 # --- what a console shows ---------------------------------------------------------------------
@@ -287,26 +234,21 @@ def invite_status_html(chat):
     return render_template("partials/invite_status.html", chat=chat, pending=invitations.pending(chat))
 
 
-def typing_html(chat_id, who, private=False):
-    """The line under a chat's log that says who is typing; `who` is "chatter" or "agent:<id>"."""
-    if who == "chatter":
-        name = Chat.get_by_id(chat_id).display_name
-    else:
-        name = Agent.get_by_id(int(who.split(":")[1])).name
-    return render_template("partials/typing.html", chat_id=chat_id, name=name, private=private)
-
-
 class ConsoleView:
-    """What one console's socket sends: tabs that appear and go, messages, status changes."""
-
-    # set by the socket (views.live.Viewer): follow(chat_id, True) as a chat's tab appears, before
-    # anything of the chat is read, and follow(chat_id, False) as it goes; from then on the socket
-    # hears what only a console showing the chat renders (its messages, typing)
-    follow = staticmethod(lambda chat_id, shown: None)
+    """What one console's socket sends: tabs that appear and go, messages, status changes
+    (live.page.View)."""
 
     def __init__(self, agent_id):
         self.agent_id = agent_id
         self.shown = {}  # chat id -> {"seq": last message sent, "mode": controls shown}
+        self._follow = None
+
+    def channels(self):
+        return [f"agent:{self.agent_id}"]
+
+    def listen(self, follow):
+        """The console hears "shown:<chat>" while it shows the chat's tab: its messages and typing."""
+        self._follow = follow
 
     def sync(self, seqs, modes):
         """Bring a (re)connected console up to date from what it holds: last messages, controls."""
@@ -316,28 +258,39 @@ class ConsoleView:
         parts += [remove(f"tab-{cid}", f"panel-{cid}") for cid in seqs if cid not in current]
         for chat_id, (chat, mode, offer) in current.items():
             if chat_id in seqs:
-                self.follow(chat_id, True)
-                self.shown[chat_id] = {"seq": seqs[chat_id], "mode": modes.get(chat_id)}
+                self._show(chat_id, seqs[chat_id], modes.get(chat_id))
                 parts.append(self._update(agent, chat, mode, offer))
             else:
                 parts.append(self._add(agent, chat, mode, offer))
         return Markup("").join(parts)
 
     def render(self, event):
-        kind, chat_id, *more = event
-        if kind == "status":
-            return replace(status_html(Agent.get_by_id(self.agent_id)))
-        if kind == "log":
-            return self._messages(chat_id, *more) if chat_id in self.shown else ""
-        if kind == "update":
-            return self._updated(chat_id, more[0])
-        if kind == "typing":
-            return self._typing(chat_id, *more)
+        match event:
+            case Log(chat_id, fresh):
+                return self._messages(chat_id, fresh) if chat_id in self.shown else ""
+            case Typing(chat_id, who, private):
+                return self._typing(chat_id, who, private)
+            case Updated(chat_id, seq):
+                return self._updated(chat_id, seq)
+            case ChatChanged(chat_id):
+                return self._changed(chat_id)
+            case Status():
+                return replace(status_html(Agent.get_by_id(self.agent_id)))
+            case Goto(path):
+                return goto(path)
+        return ""
+
+    def _show(self, chat_id, seq, mode):
+        """Start showing the chat, hearing of it before anything of it is read."""
+        self._follow(f"shown:{chat_id}", True)
+        self.shown[chat_id] = {"seq": seq, "mode": mode}
+
+    def _changed(self, chat_id):
         mode, offer = relation(self.agent_id, chat_id)
         if mode is None:
             if self.shown.pop(chat_id, None) is None:
                 return ""
-            self.follow(chat_id, False)
+            self._follow(f"shown:{chat_id}", False)
             return remove(f"tab-{chat_id}", f"panel-{chat_id}")
         agent = Agent.get_by_id(self.agent_id)
         chat = Chat.get_by_id(chat_id)
@@ -346,7 +299,7 @@ class ConsoleView:
         return self._update(agent, chat, mode, offer)
 
     def _add(self, agent, chat, mode, offer):
-        self.follow(chat.id, True)
+        self._follow(f"shown:{chat.id}", True)
         context = _chat_context(agent, chat, mode, offer)
         context["messages"] = list(context["messages"])
         last = context["messages"][-1].seq if context["messages"] else 0

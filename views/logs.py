@@ -3,20 +3,18 @@
 import json
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_login import login_required
 
 from data import logs
 from data.models import Agent, Chat, Message, Queue, now
-from views.admin import supervisors_only
+from views.auth import supervisor_required
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
 
 @bp.before_request
-@login_required
+@supervisor_required
 def require_supervisor():
     """Every log route needs a signed-in supervisor."""
-    supervisors_only()
 
 
 @bp.get("")

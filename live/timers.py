@@ -1,0 +1,84 @@
+"""The server's background work, each a thread that outlives any one failure: the routing ticker, the
+pinger of every socket, and the sender of transcript mails."""
+
+import itertools
+import threading
+import time
+
+from data import mail, retention, routing, search_index
+from data.db import connection
+from live.announce import announce
+from live.bus import hub
+from live.events import MailStatus
+
+_mail_queued = threading.Event()  # set when a mail is queued: the sender tries it at once
+
+
+def start(app):
+    """Start the ticker, the pinger and the mail sender (the server does; tests of views need none)."""
+    start_ticker(app)
+    start_pinger(app, app.config["PING_INTERVAL"])
+    start_mail_sender(app)
+
+
+def start_ticker(app, every=0.5):
+    """Expire offers, notice departed chatters and offer waiting chats, from the database, forever."""
+
+    def tick():
+        with connection():
+            changes = routing.tick()
+        announce(changes)
+        with connection():
+            search_index.catch_up()  # indexes the messages stored since the last tick
+            retention.run_if_due()  # deletes ended chats past the retention period, once a minute
+
+    _forever(app, "parley-ticker", "routing tick failed", tick, lambda: time.sleep(every))
+
+
+def start_pinger(app, every):
+    """Ping every socket once in `every` seconds, a slice of them at a time (25 slices for 25 s), so
+    thousands of pings never go out at once. Pings find dead connections and keep proxies from
+    closing quiet ones; simple-websocket's own cost a selector and a timer on every frame read."""
+    turns = max(1, round(every))
+    turn = itertools.count()
+
+    def ping_a_slice():
+        now = next(turn) % turns
+        for page in hub.everyone():
+            if page.slot % turns == now:
+                page.ping()
+
+    _forever(app, "parley-pinger", "pinging sockets failed", ping_a_slice, lambda: time.sleep(every / turns))
+
+
+def start_mail_sender(app, every=1.0):
+    """Send queued and due transcript mails, and tell each chatter's page how it went, forever."""
+
+    def send_due():
+        with connection():
+            for queued in mail.due():
+                mail.attempt(queued)  # records sent, retrying or failed
+                hub.publish(f"chat:{queued.chat_id}", MailStatus(queued.chat_id))
+
+    def wait():
+        _mail_queued.wait(every)
+        _mail_queued.clear()
+
+    _forever(app, "parley-mail", "mail sender failed", send_due, wait)
+
+
+def mail_queued():
+    """Have the mail sender try a mail just queued at once."""
+    _mail_queued.set()
+
+
+def _forever(app, name, failed, work, wait):
+    def loop():
+        while True:
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - a timer must outlive any one failure
+                app.logger.exception(failed)
+            wait()
+
+    threading.Thread(target=loop, name=name, daemon=True).start()
