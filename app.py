@@ -3,11 +3,12 @@
 import os
 import secrets
 
-from flask import Flask, abort, render_template, request, session
+from flask import Flask, abort, current_app, render_template, request, session
 from flask_login import LoginManager
+from werkzeug.exceptions import ServiceUnavailable
 
 from data import frame_origins, timing
-from data.db import db
+from data.db import UNAVAILABLE, db, log_failure
 from data.models import Agent
 from data.schema import open_database
 from settings import secret_key, settings_from_env
@@ -112,7 +113,7 @@ def _init_requests(app):
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if is_chatter_request():
+        if is_chatter_request() and response.status_code != 503:  # a 503: the database cannot say
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(
@@ -124,11 +125,28 @@ def _init_requests(app):
 
     @app.get("/healthz")
     def healthz():
-        """Say the server accepts work."""
+        """Say the server accepts work: the database answers (else the 503 of _unavailable)."""
+        db.execute_sql("SELECT 1")
         return "ok", 200, {"Content-Type": "text/plain"}
 
     for code in (400, 403, 404, 405, 409, 413):
         app.register_error_handler(code, _error_page)
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
+
+
+def _unavailable(error):
+    """The database cannot be reached (PostgreSQL restarting) or is too busy now: 503, try again soon.
+    A request that failed stored nothing, so nothing a page was told had been stored is lost."""
+    log_failure(current_app.logger, f"{request.method} {request.path}", error)
+    page = ServiceUnavailable("Parley cannot reach its database just now. Please try again in a moment.")
+    # rendered without the context processors: flask-login's would ask the database for the user
+    templates = current_app.jinja_env
+    if htmx_request():
+        body = templates.get_template("partials/error.html").render(message=page.description)
+    else:
+        body = templates.get_template("error.html").render(error=page, csrf_token=csrf_token)
+    return body, 503, {"Retry-After": "5"}
 
 
 def _error_page(error):

@@ -34,9 +34,28 @@ def on_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
 
 
+UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+
+
 def unavailable(error):
-    """Whether `error` says the database cannot be reached or is too busy now (a 503, not a bug)."""
-    return isinstance(error, (OperationalError, InterfaceError, MaxConnectionsExceeded))
+    """Whether `error` says the database cannot be reached, or is too busy, now: that passes (a 503,
+    not a bug). If so, the pool's idle connections are dropped too: once PostgreSQL has restarted,
+    every one of them is dead, and each would fail once more."""
+    if not isinstance(error, UNAVAILABLE):
+        return False
+    if on_postgres():
+        db.close_idle()
+    return True
+
+
+def log_failure(logger, what, error):
+    """Log that `what` failed with `error`: one line when the database is unavailable (a traceback
+    would tell nothing more), the traceback otherwise."""
+    if unavailable(error):
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        logger.warning("%s: the database is unavailable (%s)", what, reason)
+    else:
+        logger.error(what, exc_info=error)
 
 
 def write():

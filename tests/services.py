@@ -35,6 +35,7 @@ class Service:
 
     process = None
     folder = None
+    stop_signal = signal.SIGTERM
 
     def _start(self, command, port, what, user=None):
         if user and AS_ROOT:
@@ -60,7 +61,7 @@ class Service:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, self.stop_signal)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -73,6 +74,8 @@ class Service:
 
 class Postgres(Service):
     """A PostgreSQL cluster with fsync off (a test's data need not survive a power cut)."""
+
+    stop_signal = signal.SIGINT  # "fast": SIGTERM would wait for every client to leave first
 
     def __init__(self):
         self.bin = os.path.dirname(_program("/usr/lib/postgresql/*/bin/postgres", "postgresql"))

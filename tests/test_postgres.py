@@ -8,6 +8,7 @@ import time
 
 import psycopg
 import pytest
+import requests
 from clients import AgentClient, run_sql
 from conftest import ROOT, Parley, wait_for
 from test_live import active_chat, texts
@@ -91,6 +92,36 @@ def test_a_request_waiting_on_postgresql_holds_up_no_other_request_or_socket_mes
 def _waits_for_lock(server):
     found = run_sql(server, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
     return found[0][0] == 1
+
+
+# --- an outage ----------------------------------------------------------------------------------
+
+
+def test_while_postgresql_is_down_requests_get_a_clear_503_and_then_all_works_again(
+    server, people, postgres_server
+):
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    assert chatter.say("before the outage").status_code == 204
+    console.wait_for_seq(chat, 2)
+
+    postgres_server.stop()
+    try:
+        refused = chatter.say("during the outage")
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        assert "cannot reach its database" in refused.text
+        assert requests.get(server.url + "/healthz", timeout=10).status_code == 503
+        assert ann.get("/").status_code == 503
+    finally:
+        postgres_server.start()
+
+    wait_for(lambda: requests.get(server.url + "/healthz", timeout=10).status_code == 200, timeout=20)
+    assert chatter.say("after the outage").status_code == 204
+    console.wait_for_seq(chat, 3)
+    said = run_sql(server, "SELECT seq, text FROM message WHERE chat_id = ? ORDER BY seq", chat)
+    assert said == [(1, "Ann Agent joined the chat."), (2, "before the outage"), (3, "after the outage")]
+    assert "the database is unavailable" in server.log.read_text()  # one line each, no traceback
 
 
 # --- parley migrate-data ----------------------------------------------------------------------
