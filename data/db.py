@@ -52,8 +52,7 @@ def log_failure(logger, what, error):
     """Log that `what` failed with `error`: one line when the database is unavailable (a traceback
     would tell nothing more), the traceback otherwise."""
     if unavailable(error):
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        logger.warning("%s: the database is unavailable (%s)", what, reason)
+        logger.warning("%s: the database is unavailable (%s)", what, postgres.reason(error))
     else:
         logger.error(what, exc_info=error)
 

@@ -27,10 +27,6 @@ class Unreachable(Exception):
     """The database cannot be reached; the text names it (without its password) and what to check."""
 
 
-def is_url(text):
-    return urlsplit(text).scheme in SCHEMES
-
-
 def check_url(text):
     """ValueError, saying why, unless `text` is a postgresql://[user[:password]@]host[:port]/database URL."""
     parts = urlsplit(text)
@@ -69,12 +65,17 @@ def reach(database, url):
         with database.connection_context():
             database.execute_sql("SELECT 1")
     except Exception as e:  # noqa: BLE001 - whatever the driver says, the operator reads it
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise Unreachable(
-            f"cannot reach the database at {shown(url)}: {reason}. Check that PostgreSQL is running"
+            f"cannot reach the database at {shown(url)}: {reason(e)}. Check that PostgreSQL is running"
             " there, that the host, port, user, password and database name are right, and that it"
             " accepts connections from this machine (pg_hba.conf)."
         ) from None
+
+
+def reason(error):
+    """The first line of what the driver said (libpq adds hints on further lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def lock(database, what):
