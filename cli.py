@@ -182,7 +182,7 @@ def _serve(args):
         os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
         print("A pretend host site with the chat widget: /demo/host")
     db.close_all()
-    return server.run(args.host, args.port)
+    return server.run(args.host, args.port, fresh=bool(settings_from_env()["DATABASE_URL"]))
 
 
 def _demo_logins():

@@ -1,6 +1,6 @@
 """The production server: gunicorn with one gevent worker that holds thousands of sockets.
 
-`python -m server HOST PORT` runs it; `run` starts that in place of the calling process.
+`run` serves from the calling process, or (on PostgreSQL) becomes `python -m server HOST PORT`.
 """
 
 import atexit
@@ -55,9 +55,7 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # imported here, in the worker, once gevent has patched it: psycopg chooses on import
-        # whether to wait for PostgreSQL cooperatively, and must see the patched select
-        from app import create_app
+        from app import create_app  # in the worker: see run()
 
         app = create_app(background=True)
         # what start-up made lives as long as the process: no collection need walk it again
@@ -68,14 +66,19 @@ class Server(BaseApplication):
         return app
 
 
-def run(host, port):
-    """Become the server, serving Parley until SIGTERM or Ctrl+C.
+def run(host, port, fresh=False):
+    """Serve Parley until SIGTERM or Ctrl+C.
 
-    A fresh interpreter, not this process: the `parley` command has imported the app (and with
-    peewee, psycopg) before gevent could patch anything, and the worker must import them after.
+    `fresh` (on PostgreSQL): as a fresh interpreter that this process becomes, which imports the app
+    only in the worker, once gevent has patched it. This process has imported peewee, which makes
+    its connection state thread-local (every greenlet of the worker would share one connection) and
+    imports psycopg, which chooses then whether to wait for PostgreSQL cooperatively.
     """
     url_host = f"[{host}]" if ":" in host else host
     print(f"Parley is running at http://{url_host}:{port}/  (Ctrl+C to stop)", flush=True)
+    if not fresh:
+        Server(host, port).run()
+        return 0
     here = os.path.dirname(os.path.abspath(__file__))  # this very Parley, whatever the folder run from
     path = os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH"))))
     command = [sys.executable, "-P", "-m", "server", host, str(port)]
