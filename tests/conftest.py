@@ -65,17 +65,17 @@ def postgres_database(request):
         server = request.getfixturevalue("postgres_templates")
         name = f"test_{os.getpid()}_{len(made)}_{random.randrange(1 << 30)}"
         server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        made.append(name)
+        made.append((server, name))
         return server.url(name)
 
     yield new
-    for name in made:
-        request.getfixturevalue("postgres_server").psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    for server, name in made:
+        server.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def database_url(engine, postgres_database):
-    """ "" for SQLite (the file in the data folder), or a new empty PostgreSQL database."""
+    """The test's database: empty for the SQLite file in the data folder, or a new PostgreSQL one's URL."""
     return postgres_database() if engine == "postgresql" else ""
 
 
