@@ -149,7 +149,7 @@ def due(at=None):
     """Mails to try now, oldest first, each claimed for this caller: a mail sender in another process
     does not try the same mail (it would go twice), nor until CLAIM has passed, should this one die."""
     at = at or now()
-    found = (
+    found = list(  # read whole before claiming: SQLite refuses a write on a connection still reading
         TranscriptMail.select()
         .where(TranscriptMail.state.in_(("pending", "retrying")) & (TranscriptMail.next_try_at <= at))
         .order_by(TranscriptMail.next_try_at, TranscriptMail.id)
