@@ -1,6 +1,7 @@
 """PostgreSQL's own: a server that cannot reach it refuses to start, a request waiting on it holds up no
-other (gevent), an outage answers 503 and passes, timers act once however many processes run them, and
-`parley migrate-data` copies a SQLite organisation."""
+other (gevent), an outage answers 503 and passes, and `parley migrate-data` copies a SQLite
+organisation. (The routing, socket, privacy, transcript and logs tests run on PostgreSQL too, timers
+and races included.)"""
 
 import subprocess
 import threading
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 import requests
 from clients import AgentClient, run_sql
-from conftest import ROOT, Parley, wait_for
+from conftest import ROOT, Parley, free_port, wait_for
 from test_live import active_chat, texts
 from test_socket_send import sent
 
@@ -36,16 +37,13 @@ def parley(server, *args, env=None):
 # --- starting ---------------------------------------------------------------------------------
 
 
-def test_a_database_that_cannot_be_reached_is_refused_at_start_with_what_to_check(tmp_path, postgres_server):
-    nowhere = f"postgresql://parley:s3cret@127.0.0.1:{postgres_server.port + 1}/parley"
-    server = Parley(tmp_path / "data", database_url=nowhere)
+def test_a_database_that_cannot_be_reached_is_refused_at_start_with_what_to_check(tmp_path):
+    port = free_port()  # nothing listens there
+    server = Parley(tmp_path / "data", database_url=f"postgresql://parley:s3cret@127.0.0.1:{port}/parley")
     refused = parley(server, "serve", "--port", str(server.port))
     assert refused.returncode == 1
     said = refused.stdout + refused.stderr
-    assert (
-        f"cannot reach the database at postgresql://parley:***@127.0.0.1:{postgres_server.port + 1}/parley"
-        in said
-    )
+    assert f"cannot reach the database at postgresql://parley:***@127.0.0.1:{port}/parley" in said
     assert "Check that PostgreSQL is running" in said
     assert "s3cret" not in said and "Traceback" not in said
 
