@@ -65,7 +65,7 @@ def _snippets(chat_ids, terms):
     places = ",".join("?" * len(chat_ids))
     if not on_postgres():  # FTS5's snippet() cuts and marks on its own
         return db.execute_sql(
-            "SELECT m.chat_id, snippet(message_fts, 0, char(2), char(3), '…', 12) "
+            f"SELECT m.chat_id, snippet(message_fts, 0, char(2), char(3), '…', {SNIPPET_WORDS}) "
             "FROM message_fts JOIN message AS m ON m.id = message_fts.rowid "
             f"WHERE message_fts MATCH ? AND m.chat_id IN ({places}) ORDER BY m.chat_id, m.seq",
             [_fts5(terms), *chat_ids],

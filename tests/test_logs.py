@@ -147,6 +147,16 @@ def test_search_snippet_marks_the_matching_words(seed):
     assert "".join(p for p, _ in pieces) == text
 
 
+def test_a_long_message_is_cut_to_a_few_words_around_the_match(seed):
+    before, after = (" ".join(f"{word}{n}" for n in range(40)) for word in ("early", "late"))
+    seed.chat("Pam", days_ago(1), lines=[("chatter", f"{before} parcels {after}")])
+    pieces = page_of(Filters(text="parcel")).rows[0]["snippet"]
+    assert ("parcels", True) in pieces
+    shown = "".join(p for p, _ in pieces)
+    assert shown.startswith("…") and shown.endswith("…")
+    assert len(shown.split()) <= 12
+
+
 def test_messages_stored_before_the_index_existed_are_indexed(tmp_path):
     folder = str(tmp_path / "data")
     database = open_database(folder)
