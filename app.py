@@ -3,16 +3,15 @@
 import os
 import secrets
 
-from flask import Flask, abort, current_app, render_template, request, session
+from flask import Flask, abort, request, session
 from flask_login import LoginManager
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from data import frame_origins, timing
-from data.db import UNAVAILABLE, db, log_failure
+from data.db import db
 from data.models import Agent
 from data.schema import open_database
 from settings import secret_key, settings_from_env
-from views.fragments import htmx_request
 from views.widget import is_chatter_request
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -34,14 +33,23 @@ def create_app(background=False, **overrides):
     timing.settings = timing.Settings(
         offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
     )
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # the client's address, scheme and host as the trusted proxies say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     open_database(app.config["DATA"], app.config["DATABASE_URL"])
     _init_mail(app)
+    _init_quota(app)
     _init_requests(app)
     _init_login(app)
     # imported once gevent has patched threading (in the server's worker): live/ makes locks as it loads
     from live import timers
     from live.adapter import SOCKET_OPTIONS
-    from views import actions, admin, auth, chat, console, files, live, logs, messages, transcripts, widget
+    from views import errors, files, limits
+
+    app.request_class = files.Request  # a file past 20 MB is refused while it streams in
+    errors.init_app(app)  # before the routes: ids too big for the database are 404s
+    limits.init_app(app)
+    from views import actions, admin, auth, chat, console, live, logs, messages, transcripts, widget
 
     app.login_manager.unauthorized_handler(auth.signed_out)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
@@ -66,6 +74,15 @@ def _init_mail(app):
     )
     if identity.short_secret(app.config["IDENTITY_SECRET"]):
         app.logger.warning("PARLEY_IDENTITY_SECRET is shorter than 32 bytes: use a long random secret")
+
+
+def _init_quota(app):
+    from data import quota
+
+    quota.settings = quota.QuotaSettings(
+        per_chat=app.config["FILES_PER_CHAT_MB"] * quota.MB,
+        min_free=app.config["MIN_FREE_DISK_MB"] * quota.MB,
+    )
 
 
 def _init_requests(app):
@@ -111,6 +128,8 @@ def _init_requests(app):
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:  # over HTTPS, directly or through a trusted proxy: HTTPS from now on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
         if is_chatter_request() and response.status_code != 503:  # a 503: the database cannot say
@@ -125,37 +144,13 @@ def _init_requests(app):
 
     @app.get("/healthz")
     def healthz():
-        """Say the server accepts work: the database answers (else the 503 of _unavailable)."""
-        db.execute_sql("SELECT 1")
+        """Say whether the server accepts work: 503 with the reason when it cannot."""
+        from data import health
+
+        problem = health.problem()
+        if problem:
+            return f"unhealthy: {problem}", 503, {"Content-Type": "text/plain"}
         return "ok", 200, {"Content-Type": "text/plain"}
-
-    for code in (400, 403, 404, 405, 409, 413):
-        app.register_error_handler(code, _error_page)
-    for error in UNAVAILABLE:
-        app.register_error_handler(error, _unavailable)
-
-
-def _unavailable(error):
-    """The database cannot be reached (PostgreSQL restarting) or is too busy now: 503, try again soon.
-    A request that failed stored nothing, so nothing a page was told had been stored is lost."""
-    log_failure(current_app.logger, f"{request.method} {request.path}", error)
-    page = ServiceUnavailable("Parley cannot reach its database just now. Please try again in a moment.")
-    # rendered without the context processors: flask-login's would ask the database for the user
-    templates = current_app.jinja_env
-    if htmx_request():
-        body = templates.get_template("partials/error.html").render(message=page.description)
-    else:
-        body = templates.get_template("error.html").render(error=page, csrf_token=csrf_token)
-    return body, 503, {"Retry-After": "5"}
-
-
-def _error_page(error):
-    """Show an error as a short page, or as a fragment for htmx to put in the page."""
-    if error.code == 413:
-        error.description = "Nothing was sent: at most 5 files of 20 MB each can go with a message."
-    if htmx_request():
-        return render_template("partials/error.html", message=error.description), error.code
-    return render_template("error.html", error=error), error.code
 
 
 def csrf_token():

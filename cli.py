@@ -170,15 +170,18 @@ def _delete_chatter(email):
 
 def _serve(args):
     _open()
+    demo = False
     with connection():
         if args.demo and not Agent.select().exists():
             load_file(DEMO_FILE)
+            demo = True
             print("Loaded the demo organisation. Log in as (username / password):")
             for line in _demo_logins():
                 print("  " + line)
         elif args.demo:
             print("The database already holds an organisation; the demo was not loaded.")
-    if args.demo:
+    # /demo/host signs identities with the real secret: never beside an organisation of one's own
+    if demo:
         os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
         print("A pretend host site with the chat widget: /demo/host")
     db.close_all()

@@ -48,6 +48,8 @@ class Server(BaseApplication):
             "graceful_timeout": GRACEFUL_TIMEOUT,
             # an idle keep-alive connection holds a graceful stop (SIGTERM) for this long
             "keepalive": 2,
+            # no proxy is believed about HTTPS but those PARLEY_TRUSTED_PROXIES counts (app.py, ProxyFix)
+            "forwarded_allow_ips": "",
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",

@@ -4,6 +4,8 @@ import math
 import os
 import secrets
 
+from limits import parse_many as parse_rates
+
 from data import frame_origins, postgres
 from data.mail import parse_smtp_url
 
@@ -26,6 +28,16 @@ def settings_from_env():
         "MAIL_RETRY_DELAYS": retry_delays(os.environ.get("PARLEY_MAIL_RETRY_DELAYS", "30 120 600 1800")),
         "PING_INTERVAL": seconds("PARLEY_PING_INTERVAL", "25"),
         "DEMO": os.environ.get("PARLEY_DEMO") == "1",
+        # what a trusted proxy says of the client (its address, HTTPS) is believed; none by default
+        "TRUSTED_PROXIES": count("PARLEY_TRUSTED_PROXIES", "0"),
+        # limits on the doors (views/limits.py, docs/SECURITY.md)
+        "LIMITS_STORAGE": limits_storage(os.environ.get("PARLEY_BUS_URL", "").strip()),
+        "LIMIT_SIGNIN_USER": rates("PARLEY_LIMIT_SIGNIN_USER", "5 per minute; 20 per hour"),
+        "LIMIT_SIGNIN_ADDRESS": rates("PARLEY_LIMIT_SIGNIN_ADDRESS", "20 per minute; 100 per hour"),
+        "LIMIT_CHAT_STARTS": rates("PARLEY_LIMIT_CHAT_STARTS", "10 per minute"),
+        "LIMIT_TRANSCRIPT_MAILS": rates("PARLEY_LIMIT_TRANSCRIPT_MAILS", "10 per hour"),
+        "FILES_PER_CHAT_MB": count("PARLEY_FILES_PER_CHAT_MB", "100"),
+        "MIN_FREE_DISK_MB": count("PARLEY_MIN_FREE_DISK_MB", "500"),
     }
 
 
@@ -78,6 +90,29 @@ def seconds(name, default):
     if not (0 < value < math.inf):
         raise SettingError(f"{name}: {text!r} is not a number of seconds above 0, like 25")
     return value
+
+
+def count(name, default):
+    """The setting `name`, a whole number from 0 up."""
+    text = os.environ.get(name, default).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise SettingError(f"{name}: {text!r} is not a whole number, like {default}")
+    return int(text)
+
+
+def rates(name, default):
+    """The setting `name`: rates such as "5 per minute; 20 per hour" (Flask-Limiter's notation)."""
+    text = os.environ.get(name, default).strip()
+    try:
+        parse_rates(text)
+    except ValueError:
+        raise SettingError(f"{name}: {text!r} is not a rate like '5 per minute; 20 per hour'") from None
+    return text
+
+
+def limits_storage(bus_url):
+    """Where limits are counted: the Redis of PARLEY_BUS_URL (shared by every process), else memory."""
+    return bus_url if bus_url.startswith(("redis://", "rediss://")) else "memory://"
 
 
 def secret_key(folder):

@@ -5,6 +5,7 @@ the receiving side's socket finds the id in the pushed fragment.
 """
 
 import asyncio
+import itertools
 import json
 import random
 import re
@@ -26,6 +27,14 @@ MODE = re.compile(r'data-controls="(\d+)" data-mode="([a-z]+)"')
 SENT_BACK = re.compile(r'data-(key|refused)="([ca]\d{7})"')
 RECONNECT = {1006, 1011, 1012, 1013}
 HX = {"HX-Request": "true"}
+ADDRESSES = itertools.count(1)  # each page a visitor of its own, as Parley's limits count them
+
+
+def client_address():
+    """The next address a page comes from (10.0.0.1, 10.0.0.2, …), as a trusted proxy would name it
+    in X-Forwarded-For: the server under test trusts one proxy (bench/servers.py)."""
+    n = next(ADDRESSES)
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
 def message_text(uid):
@@ -43,6 +52,7 @@ class Page:
             connector_owner=False,
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=60),
+            headers={"X-Forwarded-For": client_address()},
         )
         self.csrf = ""
         self.ws = None

@@ -149,8 +149,12 @@ class Parley(Server):
         )
 
     def env(self):
-        # offers must not expire while a loaded machine is slow to accept them; chatters are present
-        return dict(super().env(), PARLEY_DATA=str(self.data), PARLEY_OFFER_TIMEOUT="120")
+        # offers must not expire while a loaded machine is slow to accept them; chatters are present.
+        # The limits stay on at their defaults: the load's pages say (as a trusted proxy in front would)
+        # that each comes from an address of its own (bench/load.py)
+        return dict(
+            super().env(), PARLEY_DATA=str(self.data), PARLEY_OFFER_TIMEOUT="120", PARLEY_TRUSTED_PROXIES="1"
+        )
 
     def command(self):
         return [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]

@@ -4,6 +4,7 @@ import json
 import re
 
 from data.changes import Changes, RoutingError
+from data.checks import single_line
 from data.db import write
 from data.models import Chat, Message, OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
 from data.participants import is_participant
@@ -37,8 +38,8 @@ def fill(text, chat, agent):
 
 def check_options(question, options):
     """Clean a question and its options; raise RoutingError naming what is wrong."""
-    question = question.strip()
-    options = [o.strip() for o in options if o.strip()]
+    question = single_line(question)  # one line each in a transcript
+    options = [single_line(o) for o in options if single_line(o)]
     if not question:
         raise RoutingError("Write the question.")
     if len(question) > MAX_QUESTION:

@@ -15,6 +15,7 @@ from peewee import fn
 from data import routing
 from data.actions import check_options
 from data.changes import Changes, RoutingError
+from data.checks import single_line, whole_number
 from data.db import write
 from data.dispatch import load_of
 from data.models import (
@@ -40,7 +41,7 @@ MAX_TEXT = 5000
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 MAX_CHATS = 50
-UNSAFE_QUEUE_NAME = re.compile(r"[/?#%\\]|[\x00-\x1f\x7f]")
+UNSAFE_QUEUE_NAME = re.compile(r"[/?#%\\]")
 
 
 class Invalid(Exception):
@@ -52,7 +53,7 @@ class Invalid(Exception):
 
 
 def _name(errors, key, value, what, limit=MAX_NAME):
-    value = (value or "").strip()
+    value = single_line(value)  # names and titles go into transcripts and mails: one line each
     if not value:
         errors[key] = f"Give the {what} a name." if key == "name" else f"Write the {what}."
     elif len(value) > limit:
@@ -165,8 +166,8 @@ def save_agent(agent, form, acting=None):
         errors["password"] = "Give the new agent a password."
     elif password and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         errors["password"] = f"A password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters."
-    max_chats = str(form.max_chats or "").strip()
-    if not max_chats.isdigit() or not 1 <= int(max_chats) <= MAX_CHATS:
+    max_chats = whole_number(form.max_chats)
+    if max_chats is None or not 1 <= max_chats <= MAX_CHATS:
         errors["max_chats"] = f"Give a whole number from 1 to {MAX_CHATS}."
     if acting is not None and agent is not None and agent.id == acting.id:
         if not form.enabled:
@@ -186,7 +187,7 @@ def save_agent(agent, form, acting=None):
         was_enabled = agent is not None and agent.enabled
         agent = agent or Agent(status="off")
         agent.username, agent.name = username, name
-        agent.max_chats, agent.supervisor, agent.enabled = int(max_chats), form.supervisor, form.enabled
+        agent.max_chats, agent.supervisor, agent.enabled = max_chats, form.supervisor, form.enabled
         if password:
             agent.set_password(password)
         agent.save()

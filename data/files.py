@@ -2,6 +2,7 @@
 
 import codecs
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ ALLOWED = {
     "image/bmp": (".bmp",),
     "image/tiff": (".tif", ".tiff"),
     "image/svg+xml": (".svg",),
+    "image/avif": (".avif",),
+    # what phones take: HEIC is HEIF with HEVC pictures, and both endings carry either
+    "image/heic": (".heic", ".heif", ".hif"),
+    "image/heif": (".heic", ".heif", ".hif"),
     "application/pdf": (".pdf",),
     "text/plain": (".txt", ".text", ".log", ".csv", ".md"),
 }
@@ -29,7 +34,17 @@ NAMES = {
     "application/pdf": "a PDF",
     "text/plain": "a text file",
     "image/svg+xml": "an SVG image",
+    "image/avif": "an AVIF image",
 }
+
+# HEIF and AVIF files are ISO base media files: the brands in their first box (`ftyp`) say which
+AVIF_BRANDS = {b"avif", b"avis"}
+HEIC_BRANDS = {b"heic", b"heix"}
+HEIF_BRANDS = {b"mif1", b"msf1", b"heif"} | HEIC_BRANDS | AVIF_BRANDS  # the first brand is one of these
+
+# text in a legacy encoding: any bytes decode, so a control character is what tells binary apart
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+NUL = re.compile(r"\x00")
 
 folder = None  # set by configure(): DATA/files
 
@@ -82,20 +97,20 @@ def content_type(upload):
     if upload.size == 0:
         raise FileRefused(f"{name}: the file is empty.")
     ending = os.path.splitext(name)[1].lower()
-    expected = next((t for t, endings in ALLOWED.items() if ending in endings), None)
-    if expected is None:
+    expected = [t for t, endings in ALLOWED.items() if ending in endings]
+    if not expected:
         raise FileRefused(
-            f"{name}: only text, PDF and image files (PNG, JPEG, GIF, WebP, BMP, TIFF, SVG) are allowed."
+            f"{name}: only text, PDF and image files (PNG, JPEG, GIF, WebP, BMP, TIFF, SVG, HEIC, AVIF)"
+            " are allowed."
         )
-    found = (
-        ("text/plain" if _is_text(upload.stream) else "binary")
-        if expected == "text/plain"
-        else _sniff(upload.stream)
-    )
-    if found == "image/svg+xml" and not _is_text(upload.stream):
+    if expected == ["text/plain"]:
+        found = "text/plain" if text_encoding(upload.stream) else "binary"
+    else:
+        found = _sniff(upload.stream)
+    if found == "image/svg+xml" and not _is_utf8(upload.stream):
         found = "binary"  # SVG is XML text: an executable that merely ends in </svg> is not one
-    if found != expected:
-        what = NAMES.get(expected, f"a {expected.split('/')[1].upper()} image")
+    if found not in expected:
+        what = NAMES.get(expected[0], f"a {expected[0].split('/')[1].upper()} image")
         raise FileRefused(f"{name}: the content is not {what}, as its name says.")
     return found
 
@@ -106,6 +121,9 @@ def _sniff(stream):
     stream.seek(max(len(head), stream.seek(0, os.SEEK_END) - SNIFF_BYTES))
     tail = stream.read()
     stream.seek(0)
+    heif = _heif_type(head)
+    if heif:
+        return heif  # puremagic tells these apart only in part (mif1 is a "3GP" to it)
     try:
         matches = puremagic.magic_string(head + tail)
     except puremagic.PureError:
@@ -117,16 +135,41 @@ def _sniff(stream):
     return matches[0].mime_type if matches else "unknown"
 
 
-def _is_text(stream):
-    """UTF-8 without NUL bytes throughout: what we accept as plain text."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _heif_type(head):
+    """image/avif, image/heic or image/heif for a file whose `ftyp` box names a HEIF brand first."""
+    size = int.from_bytes(head[:4], "big")
+    if head[4:8] != b"ftyp" or not 16 <= size <= len(head) or size % 4 or head[8:12] not in HEIF_BRANDS:
+        return None  # an MP4 video, say, names other brands first
+    brands = {head[8:12]} | {head[at : at + 4] for at in range(16, size, 4)}
+    if brands & AVIF_BRANDS:
+        return "image/avif"
+    return "image/heic" if brands & HEIC_BRANDS else "image/heif"
+
+
+def text_encoding(stream):
+    """How a text file is written: "utf-8", "utf-16" (which starts with its byte order mark) or
+    "cp1252" (Windows' Latin-1); None for a file that is not text."""
+    if _is_utf8(stream):
+        return "utf-8"
+    start = stream.read(2)
+    stream.seek(0)
+    encoding = "utf-16" if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "cp1252"
+    return encoding if _decodes(stream, encoding, CONTROL) else None
+
+
+def _is_utf8(stream):
+    """UTF-8 without NUL bytes throughout."""
+    return _decodes(stream, "utf-8", NUL)
+
+
+def _decodes(stream, encoding, forbidden):
+    """Whether the whole stream decodes from `encoding` without a character `forbidden` matches."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         while chunk := stream.read(1024 * 1024):
-            if b"\0" in chunk:
+            if forbidden.search(decoder.decode(chunk)):
                 return False
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-        return True
+        return not forbidden.search(decoder.decode(b"", final=True))
     except UnicodeDecodeError:
         return False
     finally:
@@ -140,15 +183,27 @@ def save(uploads, types):
         for upload, mime in zip(uploads, types, strict=True):
             token = secrets.token_urlsafe(24)
             with open(path_of(token), "wb") as out:
-                upload.stream.seek(0)
-                shutil.copyfileobj(upload.stream, out, 1024 * 1024)
+                _copy(upload.stream, mime, out)
+                size = out.tell()
             saved.append(
-                {"token": token, "name": display_name(upload.name), "content_type": mime, "size": upload.size}
+                {"token": token, "name": display_name(upload.name), "content_type": mime, "size": size}
             )
     except OSError:
         delete(f["token"] for f in saved)
         raise
     return saved
+
+
+def _copy(stream, mime, out):
+    """Copy a checked file; text goes to UTF-8, which is how it is served (text/plain; charset=utf-8)."""
+    stream.seek(0)
+    encoding = text_encoding(stream) if mime == "text/plain" else None
+    if encoding in (None, "utf-8"):
+        shutil.copyfileobj(stream, out, 1024 * 1024)
+        return
+    reader = codecs.getreader(encoding)(stream)  # UTF-16's byte order mark is read, not copied
+    while text := reader.read(1024 * 1024):
+        out.write(text.encode("utf-8"))
 
 
 def path_of(token):

@@ -4,11 +4,12 @@ without Flask."""
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from peewee import fn
 
 from data import search
+from data.checks import whole_number
 from data.models import Agent, Chat, Message, Participant, Queue
 
 PAGE_SIZE = 50
@@ -43,8 +44,9 @@ class Filters:
         for name in ("queue", "agent"):
             raw = arg(name)
             if raw:
-                if raw.isdigit():
-                    setattr(filters, name, int(raw))
+                number = whole_number(raw)
+                if number is not None:
+                    setattr(filters, name, number)
                 else:
                     filters.errors[name] = f"Choose a {name} from the list."
         for name in ("since", "until"):
@@ -90,7 +92,7 @@ def find_chats(filters):
     if filters.since is not None:
         chats = chats.where(Chat.created_at >= datetime.combine(filters.since, time.min))
     if filters.until is not None:
-        chats = chats.where(Chat.created_at < datetime.combine(filters.until + timedelta(days=1), time.min))
+        chats = chats.where(Chat.created_at <= datetime.combine(filters.until, time.max))  # 9999-12-31 too
     if filters.state is not None:
         chats = chats.where(Chat.state == filters.state)
     if search.words(filters.text):
@@ -175,6 +177,9 @@ def chat_record(chat, agents=None):
         "state": chat.state,
         "chatter_name": chat.chatter_name,
         "chatter_email": chat.chatter_email,
+        "name_verified": chat.name_verified,
+        "email_verified": chat.email_verified,
+        "verified_claims": {c.claim: c.text for c in chat.claims},  # in the order the host site signed them
         "created_at": _iso(chat.created_at),
         "accepted_at": _iso(chat.accepted_at),
         "ended_at": _iso(chat.ended_at),
@@ -228,6 +233,7 @@ CSV_COLUMNS = [
     "chat_state",
     "chatter_name",
     "chatter_email",
+    "verified",
     "chat_started",
     "chat_ended",
     "agents",
@@ -253,6 +259,7 @@ def to_csv(chat_records):
             chat["state"],
             chat["chatter_name"],
             chat["chatter_email"],
+            _verified(chat),
             chat["created_at"],
             chat["ended_at"] or "",
             ", ".join(chat["agents"]),
@@ -269,6 +276,12 @@ def to_csv(chat_records):
             ]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()
+
+
+def _verified(chat):
+    """What a host site vouched for, in one cell: "name; email; customer_number: 12345"."""
+    flags = [field for field in ("name", "email") if chat[f"{field}_verified"]]
+    return "; ".join(flags + [f"{claim}: {text}" for claim, text in chat["verified_claims"].items()])
 
 
 def _cell(value):

@@ -142,7 +142,20 @@ def queue_transcript(chat, address, at=None):
                 f"A chat's transcript can be e-mailed at most {settings.per_hour} times an hour. "
                 "Please try again later, or download it."
             )
+        if _another_address(chat, address):
+            raise MailRefused(
+                "The transcript can go to the address given in the chat and to one other address only. "
+                "Please download it instead."
+            )
         return TranscriptMail.create(chat=chat, to_address=address, created_at=at, next_try_at=at)
+
+
+def _another_address(chat, address):
+    """Whether `address` would be a second address besides the chat's own: the organisation's sender
+    must not become a way to mail anyone, so a chat may mail one address of its choice at most."""
+    own = {chat.chatter_email.lower()} if chat.chatter_email else set()
+    others = {m.to_address.lower() for m in TranscriptMail.select().where(TranscriptMail.chat == chat)} - own
+    return address.lower() not in own | others and len(others) >= 1
 
 
 def due(at=None):

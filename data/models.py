@@ -4,13 +4,17 @@ Every one is a data.db.BaseModel, and data/schema.py creates them (ALL_MODELS)."
 
 import json
 import secrets
+from collections import namedtuple
 from datetime import UTC, datetime
 
 from peewee import JOIN, BooleanField, CharField, DateTimeField, IntegerField, TextField, fn
 
 from data.db import BaseModel, ForeignKey, prepared
+from data.identity import label as claim_label
 from data.sessions import SessionUser
 from data.useragent import describe as describe_user_agent
+
+Claim = namedtuple("Claim", "claim label text")
 
 
 def now():
@@ -99,8 +103,13 @@ class Chat(BaseModel):
     # which of name and e-mail a host site vouched for with a signed identity (data/identity.py)
     name_verified = BooleanField(default=False)
     email_verified = BooleanField(default=False)
+    # the other claims it vouched for, as JSON: [[claim, text], …] in the token's order
+    verified_claims = TextField(null=True)  # null: an older database gets it without a rebuild
     started_from = CharField(default="", max_length=2000)  # the page the chatter came from
     user_agent = CharField(default="", max_length=512)
+    # the pre-chat form's own key: the same form sent twice (a double click) starts one chat
+    # (unique where set, data/schema.py)
+    start_key = CharField(null=True)
 
     @property
     def display_name(self):
@@ -109,6 +118,20 @@ class Chat(BaseModel):
     @property
     def chatter_present(self):
         return self.chatter_left_at is None and self.state != "ended"
+
+    @property
+    def chatter_status(self):
+        """What Chat details say of the chatter: away for less than the grace period is not gone yet."""
+        if not self.chatter_present:
+            return "Has left"
+        return "Reconnecting…" if self.chatter_away_since else "Connected"
+
+    @property
+    def claims(self):
+        """What else the host site vouched for, as (claim, label, text) in the order it signed them."""
+        return [
+            Claim(claim, claim_label(claim), text) for claim, text in json.loads(self.verified_claims or "[]")
+        ]
 
     def agents(self):
         """Agents in the chat now."""
@@ -277,6 +300,9 @@ def _messages_for_chatter(chat, after):
     return _messages_for_agents(chat, after).where(~Message.private)
 
 
+INLINE_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif")
+
+
 class Attachment(BaseModel):
     """A file sent with a message, stored under a random name; its original name is display text only."""
 
@@ -291,8 +317,9 @@ class Attachment(BaseModel):
 
     @property
     def is_image(self):
-        """Shown inline as a thumbnail; SVG and TIFF are only ever downloads."""
-        return self.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
+        """Shown inline as a thumbnail; SVG and TIFF are only ever downloads, and so are HEIC and
+        HEIF, which few browsers draw."""
+        return self.content_type in INLINE_IMAGES
 
     @property
     def kind(self):

@@ -6,6 +6,7 @@ import tomllib
 
 from data.actions import check_options
 from data.changes import RoutingError
+from data.checks import has_control
 from data.db import write
 from data.models import (
     Agent,
@@ -132,6 +133,11 @@ def _check_entry(kind, item, where):
             raise OrgError(f"{where}: '{key}' lists '{twice}' twice")
         if expected is str and key != "password" and not value.strip():
             raise OrgError(f"{where}: '{key}' must not be empty")
+        one_line = [value] if expected is str and key not in ("password", "text") else []
+        if expected is list:
+            one_line = value
+        if any(has_control(v) for v in one_line):
+            raise OrgError(f"{where}: '{key}' must be on one line, without control characters")
     for key in REQUIRED[kind]:
         if key not in item:
             raise OrgError(f"{where}: '{key}' is missing")

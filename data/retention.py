@@ -10,6 +10,7 @@ from datetime import timedelta
 from peewee import fn
 
 from data import files, logs
+from data.checks import whole_number
 from data.db import write
 from data.models import (
     Attachment,
@@ -47,9 +48,10 @@ def parse_days(text):
     text = (text or "").strip()
     if not text:
         return None, None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_RETENTION_DAYS:
+    days = whole_number(text)
+    if days is None or not 1 <= days <= MAX_RETENTION_DAYS:
         return None, f"Give a whole number of days from 1 to {MAX_RETENTION_DAYS}, or leave it empty."
-    return int(text), None
+    return days, None
 
 
 def set_retention_days(days):

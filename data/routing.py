@@ -82,10 +82,13 @@ def _unanswered(offer, at, changes, why):
 
 
 def chatter_away(chat):
-    """Note that the chatter's last page closed; they count as gone after the grace period."""
-    Chat.update(chatter_away_since=now()).where(
-        (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
-    ).execute()
+    """Note that the chatter's last page closed; they count as gone after the grace period, and
+    the agents read "Reconnecting…" meanwhile."""
+    changes = Changes()
+    still_here = (Chat.id == chat.id) & Chat.chatter_away_since.is_null() & (Chat.state != "ended")
+    if Chat.update(chatter_away_since=now()).where(still_here).execute():
+        changes.chats.add(chat.id)
+    return changes
 
 
 def chatter_back(chat):
@@ -97,6 +100,7 @@ def chatter_back(chat):
     with write():
         chat = Chat.get_by_id(chat.id)
         Chat.update(chatter_away_since=None).where(Chat.id == chat.id).execute()
+        changes.chats.add(chat.id)  # no longer "Reconnecting…"
         if chat.chatter_left_at is not None and chat.state != "ended":
             Chat.update(chatter_left_at=None).where(Chat.id == chat.id).execute()
             say(chat, f"{chat.display_name} is back.", changes)
@@ -313,17 +317,25 @@ def _why_not(offer_id, agent):
 
 
 def expire_offers(at=None):
-    """Treat every offer past its deadline as rejected and pause its agent."""
+    """Treat every offer past its deadline as rejected and pause its agent, unless the chatter's page
+    was gone (or never connected) for the whole offer: nobody was there to answer, so no one missed it."""
     changes = Changes()
     at = at or now()
     with write():
         for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
-            pause(offer.agent, reason="You missed an offer, so you were paused.")
+            if not _nobody_to_answer(offer):
+                pause(offer.agent, reason="You missed an offer, so you were paused.")
             _unanswered(offer, at, changes, "did not answer")
             changes.agents.add(offer.agent_id)
         dispatch(changes, at)
     return changes
+
+
+def _nobody_to_answer(offer):
+    chat = Chat.get_by_id(offer.chat_id)
+    away = chat.chatter_away_since
+    return chat.chatter_left_at is not None or (away is not None and away <= offer.created_at)
 
 
 def check_away(at=None):

@@ -1,7 +1,9 @@
 """Opening the database: the engine and its settings, the tables, and what an older database lacks."""
 
 import os
+from contextlib import contextmanager
 
+from peewee import SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledSqliteDatabase
 
@@ -56,6 +58,9 @@ def _make_tables(database):
         "CREATE UNIQUE INDEX IF NOT EXISTS message_client_key"
         " ON message (chat_id, client_key) WHERE client_key IS NOT NULL"
     )
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS chat_start_key ON chat (start_key) WHERE start_key IS NOT NULL"
+    )
     for dropped in ("message_chat_id", "message_agent_id"):  # see Message.chat in data/models.py
         database.execute_sql(f"DROP INDEX IF EXISTS {dropped}")
 
@@ -63,9 +68,24 @@ def _make_tables(database):
 def _add_missing_columns(database, models):
     """Give a database made by an older Parley the columns added since, keeping every row."""
     migrator = SchemaMigrator.from_database(database)
-    for model in models:
-        table = model._meta.table_name
-        have = {column.name for column in database.get_columns(table)}
-        missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
-        if missing:
-            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+    with _foreign_keys_off(database):
+        for model in models:
+            table = model._meta.table_name
+            have = {column.name for column in database.get_columns(table)}
+            missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
+            if missing:
+                migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+
+
+@contextmanager
+def _foreign_keys_off(database):
+    """SQLite adds a NOT NULL column by rebuilding its table, and dropping the old table would delete
+    (ON DELETE CASCADE) every row that refers to it: a chat's messages, say. PostgreSQL adds it in place."""
+    if not isinstance(database, SqliteDatabase):
+        yield
+        return
+    database.pragma("foreign_keys", 0)
+    try:
+        yield
+    finally:
+        database.pragma("foreign_keys", 1)

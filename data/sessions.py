@@ -1,6 +1,9 @@
 """An agent as a signed-in user: what Flask-Login asks of one (without importing Flask), session ids
 that a sign-out or a new password ends all at once, and the password's hash."""
 
+import functools
+import secrets
+
 from werkzeug.security import check_password_hash, generate_password_hash
 
 
@@ -44,3 +47,19 @@ class SessionUser:
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def authenticate(cls, username, password):
+        """The enabled agent with this username and password, or None. An unknown username has a
+        password checked all the same, so the time of the answer does not tell which usernames exist."""
+        agent = cls.get_or_none(cls.username == username)
+        if agent is None:
+            check_password_hash(_stand_in_hash(), password)
+            return None
+        return agent if agent.check_password(password) and agent.enabled else None
+
+
+@functools.cache
+def _stand_in_hash():
+    """A hash made as agents' passwords are (set_password), of a password nobody knows."""
+    return generate_password_hash(secrets.token_hex(16))

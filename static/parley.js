@@ -1,4 +1,4 @@
-// Parley's small client: CSRF header, socket hello, composer keys, tabs, unread marks, offer alerts.
+// Parley's small client: CSRF header, socket hello, composer keys, tabs and their ×, unread marks, offer alerts.
 (function () {
   "use strict";
 
@@ -80,8 +80,17 @@
     if (form.matches && form.matches("form[data-composer]") && e.detail.successful) sent(form);
   });
 
+  // a composer's POST carries a key, kept until it went through: sent twice, it is stored once
+  document.addEventListener("htmx:configRequest", function (e) {
+    var form = e.detail.elt;
+    if (!form.matches || !form.matches("form[data-composer]")) return;
+    form.dataset.key = form.dataset.key || newKey();
+    e.detail.parameters.key = form.dataset.key;
+  });
+
   // only the text and files go: private mode stays as the agent set it
   function sent(form) {
+    delete form.dataset.key;
     var box = form.querySelector("textarea");
     box.value = "";
     setFiles(form, []);
@@ -138,11 +147,15 @@
 
   function tabs() { return Array.from(document.querySelectorAll("#tabs [role=tab]")); }
 
+  // the × beside a tab; only the selected tab's is a tab stop (tab, its ×, then the panel)
+  function closer(tab) { return tab.parentElement.querySelector("[data-close-tab]"); }
+
   function select(tab, focus) {
     tabs().forEach(function (t) {
       var on = t === tab;
       t.setAttribute("aria-selected", on ? "true" : "false");
       t.tabIndex = on ? 0 : -1;
+      closer(t).tabIndex = on ? 0 : -1;
       var panel = document.getElementById(t.getAttribute("aria-controls"));
       if (panel) panel.hidden = !on;
     });
@@ -155,15 +168,20 @@
 
   function selected() { return document.querySelector('#tabs [role=tab][aria-selected="true"]'); }
 
-  function ensureSelection() {
+  // `focus`: the focus went with a closed chat, so it goes to the tab shown now
+  function ensureSelection(focus) {
     var all = tabs();
     document.body.classList.toggle("has-chats", all.length > 0);
     if (all.length && !selected()) select(all[0], false);
+    if (focus && selected()) selected().focus();
   }
 
   document.addEventListener("click", function (e) {
     var tab = e.target.closest && e.target.closest("#tabs [role=tab]");
     if (tab) select(tab, false);
+    // a × shows its chat first: the question it may ask belongs to that chat
+    var close = e.target.closest && e.target.closest("#tabs [data-close-tab]");
+    if (close) select(close.parentElement.querySelector("[role=tab]"), false);
   });
 
   document.addEventListener("keydown", function (e) {
@@ -174,7 +192,20 @@
     else if (e.key === "ArrowLeft") next = all[(i - 1 + all.length) % all.length];
     else if (e.key === "Home") next = all[0];
     else if (e.key === "End") next = all[all.length - 1];
+    else if (e.key === "Delete") { e.preventDefault(); closer(tab).click(); }  // as the ×
     if (next) { e.preventDefault(); select(next, true); }
+  });
+
+  // closing the page while a chatter is connected asks first (the browser's own question); signing
+  // out, or being sent to sign in again, does not
+  var leaving = false;
+  window.addEventListener("beforeunload", function (e) {
+    if (leaving || !document.querySelector("#tabs [data-chatter-connected]")) return;
+    e.preventDefault();
+    e.returnValue = "";  // what older browsers look for
+  });
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches(".signout")) leaving = true;
   });
 
   function markUnread(tab, on) {
@@ -219,14 +250,20 @@
 
   // --- watch what the socket and responses put in the page -------------------------------------
 
+  var focused = null;  // the element that has (or last had) the focus, even once it left the page
+  document.addEventListener("focusin", function (e) { focused = e.target; });
+
   new MutationObserver(function (records) {
-    var tabsChanged = false;
+    var tabsChanged = false, focusLost = false;
     records.forEach(function (r) {
       var target = r.target;
+      if ((target.id === "tabs" || target.id === "panels") && focused) {
+        r.removedNodes.forEach(function (n) { focusLost = focusLost || (n.nodeType === 1 && n.contains(focused)); });
+      }
       if (target.id === "tabs") {
         tabsChanged = true;
         r.addedNodes.forEach(function (n) {
-          if (n.nodeType === 1 && n.querySelector(".mode-offer")) announceOffer(n);
+          if (n.nodeType === 1 && n.querySelector(".mode-offer")) announceOffer(n.querySelector("[role=tab]"));
         });
       }
       if (target.matches && target.matches("[data-log]") && r.addedNodes.length) {
@@ -241,12 +278,17 @@
         if (n.nodeType !== 1) return;
         if (n.dataset.key) delete outbox[n.dataset.key];
         if (n.dataset.refused) refused(n.dataset.refused);
-        if (n.matches("dialog[data-modal]") && !n.open) n.showModal();
         if (n.matches("[data-typing]") && n.textContent) clearTypingLater(n);
       });
     });
-    if (tabsChanged) ensureSelection();
+    if (tabsChanged) ensureSelection(focusLost && document.activeElement === document.body);
   }).observe(document.body, { childList: true, subtree: true });
+
+  // a question opens once htmx has made its buttons work: an Enter at once must not go unheard
+  document.addEventListener("htmx:load", function (e) {
+    var dialog = e.detail.elt;
+    if (dialog.matches("dialog[data-modal]") && !dialog.open) dialog.showModal();
+  });
 
   document.addEventListener("visibilitychange", function () {
     var tab = selected();
@@ -515,7 +557,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    ensureSelection();
+    ensureSelection(false);
     document.querySelectorAll("[data-log]").forEach(scrollDown);
   });
 
@@ -524,6 +566,9 @@
   new MutationObserver(function () {
     var go = document.querySelector("[data-goto]");
     var path = go && go.dataset.goto;
-    if (path && path.charAt(0) === "/" && path.charAt(1) !== "/") window.location.assign(path);
+    if (path && path.charAt(0) === "/" && path.charAt(1) !== "/") {
+      leaving = true;
+      window.location.assign(path);
+    }
   }).observe(document.body, { childList: true });
 })();

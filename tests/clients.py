@@ -5,6 +5,8 @@ import re
 import sqlite3
 import struct
 import threading
+import urllib.error
+import urllib.request
 from contextlib import closing
 
 import requests
@@ -259,6 +261,16 @@ class People:
     def close(self):
         for person in self.everyone:
             person.close()
+
+
+def fetch(url):
+    """(status, body) of a plain GET, an error status included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.read().decode()
 
 
 def rows(server, sql, *args):

@@ -155,7 +155,9 @@ class Parley:
     `env` adds or overrides environment variables, e.g. {"PARLEY_IDENTITY_SECRET": ...}.
     """
 
-    def __init__(self, folder, offer_timeout=30, leave_grace=10, env=None, database_url=""):
+    # leave_grace: a chatter whose page never connected counts as gone after it, and most tests drive
+    # chatters over HTTP alone; 60 s, not the server's 10, so that a slow machine never takes one away
+    def __init__(self, folder, offer_timeout=30, leave_grace=60, env=None, database_url=""):
         self.folder = folder
         self.database_url = database_url  # "": the SQLite file in `folder`
         self.port = free_port()

@@ -5,6 +5,7 @@ Most tests drive a real `parley serve` with requests; the type judgments and del
 on data/files.py and data/retention.py directly, where that is simpler.
 """
 
+import codecs
 import io
 import os
 import re
@@ -16,7 +17,7 @@ from urllib.parse import unquote
 import pytest
 from clients import rows
 from conftest import ROOT, wait_for
-from samples import PDF, png_bytes
+from samples import AVIF, HEIC, NORWEGIAN, PDF, WINDOWS_ONLY, iso_media, png_bytes
 
 from data import files, posting, retention, routing
 from data.models import Attachment, Chat, Message, Queue, now
@@ -93,9 +94,9 @@ def agent_sends(agent, chat_id, text="", uploads=(), private=False):
     return send(agent, f"/chats/{chat_id}/messages", text, uploads, private="yes" if private else "")
 
 
-def refused(response, *fragments):
-    """A refusal: 400, shown in the page's alert, naming what it should; nothing was sent."""
-    assert response.status_code == 400, (response.status_code, response.text)
+def refused(response, *fragments, status=400):
+    """A refusal: 400 (or `status`), shown in the page's alert, naming what it should; nothing was sent."""
+    assert response.status_code == status, (response.status_code, response.text)
     assert "Nothing was sent." in response.text
     for fragment in fragments:
         assert fragment in response.text, (fragment, response.text)
@@ -149,6 +150,21 @@ def judge(*uploads):
         ("anim.gif", GIF, "image/gif"),
         ("invoice.pdf", PDF, "application/pdf"),
         ("drawing.svg", SVG_SCRIPT, "image/svg+xml"),
+        # text as Windows and older editors write it
+        ("notes.txt", NORWEGIAN.encode("utf-16"), "text/plain"),
+        ("notes.txt", codecs.BOM_UTF16_BE + NORWEGIAN.encode("utf-16-be"), "text/plain"),
+        ("notes.txt", NORWEGIAN.encode("latin-1"), "text/plain"),
+        ("notes.txt", (NORWEGIAN + WINDOWS_ONLY).encode("cp1252"), "text/plain"),
+        # photos as phones take them
+        ("IMG_0001.HEIC", HEIC, "image/heic"),
+        ("photo.heif", iso_media(b"mif1", b"heic"), "image/heic"),
+        ("photo.heic", iso_media(b"mif1", b"miaf"), "image/heif"),
+        ("photo.heif", iso_media(b"msf1", b"iso8"), "image/heif"),
+        ("photo.heif", iso_media(b"heif"), "image/heif"),
+        ("photo.heic", iso_media(b"heix", b"mif1"), "image/heic"),
+        ("photo.avif", AVIF, "image/avif"),
+        ("photo.avif", iso_media(b"mif1", b"avif"), "image/avif"),
+        ("clip.avif", iso_media(b"avis", b"msf1"), "image/avif"),
     ],
 )
 def test_allowed_types_are_judged_by_their_content(name, data, content_type):
@@ -187,6 +203,14 @@ def test_an_svg_larger_than_the_sniffed_head_is_still_an_svg():
         ("notes.txt", WINDOWS_EXE, "the content is not a text file"),
         ("notes.txt", LINUX_EXE, "the content is not a text file"),
         ("notes.txt", b"\xff\xfe\xfa not utf-8", "the content is not a text file"),
+        ("notes.txt", b"\xff\xfe\x00\xd8 half a UTF-16 pair", "the content is not a text file"),
+        ("notes.txt", NORWEGIAN.encode("utf-16-le"), "the content is not a text file"),  # no BOM
+        ("notes.txt", b"caf\xe9\x01\x02\x03\x04", "the content is not a text file"),
+        ("notes.txt", b"caf\xe9 \x81", "the content is not a text file"),  # not in Windows-1252
+        ("photo.heic", iso_media(b"isom", b"mif1", b"mp41"), "the content is not a HEIC image"),  # a video
+        ("photo.heic", JPEG, "the content is not a HEIC image"),
+        ("photo.avif", HEIC, "the content is not an AVIF image"),
+        ("photo.avif", png_bytes(), "the content is not an AVIF image"),
         ("notes.txt", b"", "the file is empty"),
         # an executable that merely ends like an SVG is still an executable
         ("drawing.svg", WINDOWS_EXE + b"</svg>\n", "the content is not an SVG image"),
@@ -319,9 +343,9 @@ def test_five_files_go_with_a_message_and_six_are_refused_with_nothing_stored(se
 
 def test_twenty_megabytes_exactly_go_and_one_byte_more_is_refused(server, people):
     ann, carl, chat_id = chat_with_ann(server, people)
-    text = refused(
-        chatter_sends(carl, "", [("big.txt", text_file(20 * MB + 1))]), "big.txt", "larger than 20 MB"
-    )
+    # 413: cut off while it streams in (test_limits.py)
+    big = chatter_sends(carl, "", [("big.txt", text_file(20 * MB + 1))])
+    text = refused(big, "big.txt", "larger than 20 MB", status=413)
     assert text.count("big.txt") == 1
     assert attachments(server) == [] and stored_files(server) == [] and chatter_messages(server) == 0
 
@@ -380,8 +404,44 @@ def test_svg_with_a_script_is_only_ever_a_download(server, people):
     # the log shows the SVG as a link, never as an image; the PNG as a thumbnail
     for html in (carl.page().text, ann.console()):
         assert not re.search(r"<img[^>]*" + re.escape(svg["token"]), html)
-        assert re.search(r'<a href="[^"]*' + re.escape(svg["token"]) + r'" download[^>]*>logo\.svg</a>', html)
+        link = (
+            r'<a href="[^"]*'
+            + re.escape(svg["token"])
+            + r'" download[^>]*>(<svg[^>]*>.*?</svg>)?logo\.svg</a>'
+        )
+        assert re.search(link, html)
         assert re.search(r'<img src="[^"]*' + re.escape(png["token"]) + r'" alt="photo\.png"', html)
+
+
+def test_text_in_utf_16_and_windows_1252_is_served_as_utf_8(server, people):
+    ann, carl, chat_id = chat_with_ann(server, people)
+    windows = NORWEGIAN + WINDOWS_ONLY
+    sent = [("utf16.txt", NORWEGIAN.encode("utf-16")), ("windows.txt", windows.encode("cp1252"))]
+    assert chatter_sends(carl, "two old files", sent).status_code == 204
+    utf16, cp1252 = attachments(server)
+    assert [(a["content_type"], a["size"]) for a in (utf16, cp1252)] == [
+        ("text/plain", len(NORWEGIAN.encode())),
+        ("text/plain", len(windows.encode())),
+    ]
+    for person, base in ((carl, "/chat/support/files/"), (ann, "/files/")):
+        for stored, text in ((utf16, NORWEGIAN), (cp1252, windows)):
+            response = person.get(base + stored["token"])
+            assert_file_headers(response, "text/plain; charset=utf-8", "attachment", stored["name"])
+            assert response.content.decode("utf-8") == text  # as the browser reads it: æøå, € and –
+
+
+def test_heic_is_a_download_and_avif_a_thumbnail(server, people):
+    ann, carl, chat_id = chat_with_ann(server, people)
+    assert chatter_sends(carl, "photos", [("IMG_1.HEIC", HEIC), ("IMG_2.avif", AVIF)]).status_code == 204
+    heic, avif = attachments(server)
+    assert (heic["content_type"], avif["content_type"]) == ("image/heic", "image/avif")
+    for person, base in ((carl, "/chat/support/files/"), (ann, "/files/")):
+        assert_file_headers(person.get(base + heic["token"]), "image/heic", "attachment", "IMG_1.HEIC")
+        assert_file_headers(person.get(base + avif["token"]), "image/avif", "inline", "IMG_2.avif")
+    for html in (carl.page().text, ann.console()):
+        assert not re.search(r"<img[^>]*" + re.escape(heic["token"]), html)
+        assert "HEIC image, " in html
+        assert re.search(r'<img src="[^"]*' + re.escape(avif["token"]) + r'" alt="IMG_2\.avif"', html)
 
 
 def test_a_name_with_html_and_path_characters_is_only_display_text(server, people):

@@ -1,6 +1,9 @@
 """What the agent learns about a chatter (Chat details), and the settings and headers that let host
 sites embed the chat page: frame-ancestors, the chat pages' own cookies, the widget's script."""
 
+import csv
+import io
+import json
 import re
 import subprocess
 import time
@@ -18,8 +21,9 @@ SECRET = "details-identity-secret-" + "0123456789" * 3
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0"
 
 
-def identity(name="Vera Verified", email="vera@example.com"):
-    return jwt.encode({"name": name, "email": email, "exp": int(time.time()) + 600}, SECRET, "HS256")
+def identity(name="Vera Verified", email="vera@example.com", **claims):
+    claims = {"name": name, "email": email, "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(claims, SECRET, "HS256")
 
 
 def start(chatter, query="", headers=None, **form):
@@ -105,19 +109,59 @@ def test_verified_values_win_over_typed_ones(verifying_server, people):
     assert "Mallory" not in shown
 
 
-def test_start_a_new_chat_keeps_the_host_sites_identity_and_page(verifying_server, people):
+def test_other_signed_claims_show_with_their_locks_in_details_logs_and_exports(verifying_server, people):
+    server = verifying_server
+    chatter = people.chatter(server)
+    signed = identity(name="", customer_number="K-1234", plan="<b>Gold</b>", accountId=98765, tags=["a"])
+    chat = start(chatter, "?identity=" + signed, name="Tina Typed")
+    ann = people.agent(server, "ann", "Support desk")
+    shown = details(ann, chat)
+    lock = re.escape('<svg class="icon lock" role="img" aria-label="Verified"')
+    in_order = [
+        ("Customer number", "K-1234"),
+        ("Plan", "&lt;b&gt;Gold&lt;/b&gt;"),
+        ("Account id", "98765"),
+    ]
+    pattern = r"\s*".join(
+        rf"<div><dt>{label}</dt><dd>{re.escape(text)} {lock}[^\n]*</dd></div>" for label, text in in_order
+    )
+    assert re.search(pattern, shown), shown
+    assert "<b>Gold" not in shown and "Tags" not in shown
+    assert shown.count('aria-label="Verified"') == 4  # the e-mail and the three claims
+    assert re.search(r"<dt>Name</dt><dd>Tina Typed</dd>", shown)  # typed: no lock
+
+    chatter.say("hello")
+    sue = people.agent(server, "sue")
+    log = sue.get(f"/logs/{chat}").text
+    assert re.search(pattern, log), log
+    claims = {"customer_number": "K-1234", "plan": "<b>Gold</b>", "accountId": "98765"}
+    record = sue.get(f"/logs/{chat}.json").json()
+    assert (record["name_verified"], record["email_verified"]) == (False, True)
+    assert list(record["verified_claims"].items()) == list(claims.items())
+    row = next(csv.DictReader(io.StringIO(sue.get(f"/logs/{chat}.csv").text)))
+    assert row["verified"] == "email; customer_number: K-1234; plan: <b>Gold</b>; accountId: 98765"
+    exported = subprocess.run(
+        server.command("export-chatter", "vera@example.com"), cwd=ROOT, env=server.env, capture_output=True
+    )
+    assert json.loads(exported.stdout)["chats"][0]["verified_claims"] == claims
+
+
+def test_start_a_new_chat_keeps_the_host_sites_page_and_never_its_identity(verifying_server, people):
+    """On a shared browser the next person must not chat as the last one (issue 14, §4)."""
     server = verifying_server
     chatter = people.chatter(server)  # in a widget's frame, whose URL the host page set only once
     start(chatter, "?identity=" + identity() + "&from=" + quote("https://shop.example/boots"))
     assert chatter.end().status_code == 200
     page = chatter.post("/chat/support/new", {"csrf_token": chatter.token}, False)
-    assert 'value="Vera Verified"' in page.text and "readonly" in page.text
+    assert "?identity=" not in page.url and "from=" in page.url
+    assert "Vera Verified" not in page.text and "readonly" not in page.text
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
-    assert chatter.post("/chat/support", fields, False).status_code == 200
-    assert (
-        rows(server, "select chatter_name, name_verified, email_verified, started_from from chat")
-        == [("Vera Verified", 1, 1, "https://shop.example/boots")] * 2
-    )
+    assert "identity" not in fields
+    assert chatter.post("/chat/support", {**fields, "name": "Next Person"}, False).status_code == 200
+    assert rows(server, "select chatter_name, name_verified, email_verified, started_from from chat") == [
+        ("Vera Verified", 1, 1, "https://shop.example/boots"),
+        ("Next Person", 0, 0, "https://shop.example/boots"),
+    ]
 
 
 def test_a_token_for_the_email_alone_verifies_only_the_email(verifying_server, people):

@@ -21,6 +21,8 @@ def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp
         Message.create(chat=chat, seq=1, sender="chatter", text="kept")
         database.execute_sql("ALTER TABLE message DROP COLUMN file_count")
         database.execute_sql("ALTER TABLE chat DROP COLUMN chatter_away_since")
+        database.execute_sql("ALTER TABLE chat DROP COLUMN name_verified")  # NOT NULL: the table is rebuilt
+        database.execute_sql("ALTER TABLE chat DROP COLUMN verified_claims")
         database.execute_sql("DROP INDEX message_client_key")
         database.execute_sql('CREATE INDEX "message_chat_id" ON "message" ("chat_id")')  # once kept
         for trigger in ("insert", "delete", "update"):  # before the index kept itself
@@ -34,6 +36,9 @@ def test_a_database_from_an_older_parley_gets_new_columns_and_keeps_its_rows(tmp
         assert message.text == "kept"
         assert message.file_count == 0
         assert Chat.get_by_id(chat.id).chatter_away_since is None
+        assert Chat.get_by_id(chat.id).name_verified is False
+        assert database.execute_sql("PRAGMA foreign_keys").fetchone() == (1,)  # on again after
+        assert Chat.get_by_id(chat.id).claims == []
         # a page's key is stored once there too
         assert posting.post_by_chatter(chat, "sent twice", key="key-12345").logs == {chat.id}
         assert posting.post_by_chatter(chat, "sent twice", key="key-12345").logs == set()

@@ -11,7 +11,7 @@ import time
 import jwt
 import pytest
 
-from data.identity import MAX_TOKEN, Identity, verify
+from data.identity import MAX_TOKEN, Identity, label, verify
 
 SECRET = "a-long-shared-secret-for-the-tests-" + "0123456789" * 4  # 74 bytes: enough for HS512 too
 NOW = 1_800_000_000  # a fixed clock: tokens below are made relative to it
@@ -155,3 +155,74 @@ def test_the_real_clock_is_used_by_default():
         {"name": "Vera", "email": "vera@example.com", "exp": int(time.time()) + 600}, SECRET, "HS256"
     )
     assert verify(fresh, SECRET) == Identity("Vera", "vera@example.com")
+
+
+# --- other claims: whatever else the host site knows ------------------------------------------
+
+
+def test_other_claims_are_vouched_for_in_the_order_signed():
+    signed = token(customer_number="K-1234", plan="Gold", accountId=98765, vip=True, balance=12.5)
+    assert verify(signed, SECRET, now=NOW).claims == (
+        ("customer_number", "K-1234"),
+        ("plan", "Gold"),
+        ("accountId", "98765"),
+        ("vip", "Yes"),
+        ("balance", "12.5"),
+    )
+    assert verify(token(plan="Gold", customer_number="K-1"), SECRET, now=NOW).claims == (
+        ("plan", "Gold"),
+        ("customer_number", "K-1"),
+    )
+
+
+def test_registered_claims_and_name_and_email_are_not_other_claims():
+    past = 1_600_000_000  # PyJWT checks iat and nbf against the real clock, not NOW
+    signed = token(iat=past, nbf=past, iss="shop", sub="42", jti="x1", NAME="Mallory", Email="m@x")
+    assert verify(signed, SECRET, now=NOW) == Identity("Vera Verified", "vera@example.com")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["a", "b"], {"tier": "gold"}, None, "x" * 201, "line one\nline two", "bell\x07"],
+)
+def test_a_claim_that_is_not_a_short_line_of_text_is_left_out_and_the_rest_counts(caplog, value):
+    with caplog.at_level(logging.WARNING, logger="parley.identity"):
+        found = verify(token(plan="Gold", odd=value, phone="+47 22 00 00 00"), SECRET, now=NOW)
+    assert found.name == "Vera Verified"
+    assert found.claims == (("plan", "Gold"), ("phone", "+47 22 00 00 00"))
+    assert "identity claim 'odd' left out" in caplog.text
+
+
+def test_values_are_text_as_signed_html_included_and_names_are_bounded(caplog):
+    found = verify(token(note="<b>VIP</b> & co", **{"x" * 41: "long name", "": "no name"}), SECRET, now=NOW)
+    assert found.claims == (("note", "<b>VIP</b> & co"),)  # escaping is the page's work
+    assert verify(token(note="x" * 200), SECRET, now=NOW).claims == (("note", "x" * 200),)
+
+
+def test_at_most_twenty_other_claims_are_shown(caplog):
+    many = {f"field_{i:02}": str(i) for i in range(25)}
+    with caplog.at_level(logging.WARNING, logger="parley.identity"):
+        found = verify(token(**many), SECRET, now=NOW)
+    assert [claim for claim, _ in found.claims] == [f"field_{i:02}" for i in range(20)]
+    assert "after the first 20" in caplog.text
+
+
+def test_a_token_may_vouch_for_other_claims_alone(caplog):
+    assert verify(token(name="", email="", customer_number="K-1"), SECRET, now=NOW) == Identity(
+        "", "", (("customer_number", "K-1"),)
+    )
+    refused(token(name="", email="", customer_number=["K-1"]), caplog, "vouches for nothing")
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        ("customer_number", "Customer number"),
+        ("customerNumber", "Customer number"),
+        ("phone-number", "Phone number"),
+        ("plan", "Plan"),
+        ("account.id", "Account id"),
+    ],
+)
+def test_claims_read_as_labels(claim, shown):
+    assert label(claim) == shown

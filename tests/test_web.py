@@ -417,6 +417,7 @@ def test_accept_after_expiry_and_someone_elses_accept_is_409(start_server, peopl
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)
     chat = chatter.start(name="Slow Sid")
+    chatter.connect()  # Sid's page is there: an offer that nobody could answer pauses no one
     offer = wait_for(lambda: ann.offer_id(chat), message="the offer to Ann")
     wait_for(lambda: ann.status() == "paused", message="Ann's offer to expire")
 
@@ -463,7 +464,7 @@ def test_reject_sends_the_chat_to_another_agent(server, people):
     assert response.status_code == 200
     sockets[second].wait_for_text(f'id="tab-{chat}"')
     assert "Ronnie Rejected" in sockets[second].text()
-    sockets[first].wait_for_text(f'<div id="tab-{chat}" hx-swap-oob="delete"></div>')
+    sockets[first].wait_for_text(f'<div id="tab-item-{chat}" hx-swap-oob="delete"></div>')
     assert first.post(f"/offers/{offer}/reject").status_code == 409
 
 

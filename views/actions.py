@@ -5,6 +5,7 @@ from flask_login import login_required
 
 from data import actions, invitations
 from data.changes import RoutingError
+from data.checks import whole_number
 from data.models import Agent, Queue
 from live.announce import announce
 from views.console import agent_and_chat, invite_status_html
@@ -74,8 +75,9 @@ def invite(chat_id):
     """Send the invitation; only one may be pending in a chat at a time."""
     agent, chat = agent_and_chat(chat_id)
     kind, _, ident = request.form.get("invitee", "").partition(":")
-    invitee = Agent.get_or_none(Agent.id == ident) if kind == "agent" and ident.isdigit() else None
-    queue = Queue.get_or_none(Queue.id == ident) if kind == "queue" and ident.isdigit() else None
+    ident = whole_number(ident)
+    invitee = Agent.get_or_none(Agent.id == ident) if kind == "agent" and ident is not None else None
+    queue = Queue.get_or_none(Queue.id == ident) if kind == "queue" and ident is not None else None
     if invitee is None and queue is None:
         return _invite_form(chat, "Choose whom to invite.", 400)
     stay = request.form.get("stay") == "yes"

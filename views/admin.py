@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from data import admin, frame_origins, retention, routing
 from data.changes import RoutingError
+from data.checks import whole_number
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
 from live.announce import announce, send_to_login
@@ -73,7 +74,7 @@ class SupervisorView:
 def assign(chat_id):
     """Offer a waiting chat to the chosen agent."""
     chat = Chat.get_or_none(Chat.id == chat_id) or abort(404)
-    agent = Agent.get_or_none(Agent.id == request.form.get("agent", type=int))
+    agent = Agent.get_or_none(Agent.id == whole_number(request.form.get("agent")))
     if agent is None:
         return error("Choose an agent to assign the chat to.", "live-alert", 400)
     try:
@@ -104,7 +105,7 @@ def _checked(name):
 
 
 def _ids(name):
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+    return [n for n in map(whole_number, request.form.getlist(name)) if n is not None]
 
 
 def _edit_page(kind, item, form, errors=None, status=200):

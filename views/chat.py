@@ -1,5 +1,8 @@
 """The chatter's page: start a chat in a queue, wait, talk, end; and what its socket pushes."""
 
+import json
+import re
+import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -16,15 +19,17 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
+from peewee import IntegrityError
 
 from data import actions, identity, posting, routing
 from data import transcript as transcripts
-from data.changes import RoutingError
-from data.checks import has_control, is_email
+from data.changes import Changes, RoutingError
+from data.checks import has_control, is_email, single_line, whole_number
 from data.db import prepared
-from data.models import Attachment, Chat, Message, Queue
+from data.models import Attachment, Chat, Message, Queue, now
 from live.announce import announce
 from live.events import ChatChanged, Log, MailStatus, Typing, Updated
+from views import limits
 from views.compose import error, post_message, socket_message, typing_html
 from views.files import serve
 from views.fragments import append_to, htmx_request, replace
@@ -36,7 +41,7 @@ bp = Blueprint("chat", __name__)
 MAX_NAME = 80
 MAX_URL = 2000
 CHAT_COOKIE_AGE = timedelta(days=1)
-KEPT_TOKEN = 1500  # bytes of identity token the session cookie keeps for the next chat (cookies: 4 KB)
+START_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # a pre-chat form's own key (_with_start_key)
 
 
 def _queue_or_404(slug):
@@ -68,18 +73,37 @@ def chat_from_cookie(slug):
 
 @bp.get("/chat/<slug>")
 def page(slug):
-    """Show the pre-chat form, or this browser's chat in the queue."""
+    """Show this browser's chat in the queue, or the pre-chat form; never someone else's chat: a page
+    opened with the signed identity of another person than the chat's gets a form of its own."""
+    token = request.args.get("identity", "")[: identity.MAX_TOKEN + 1]
+    who = _verified(token)
     chat = chat_from_cookie(slug)
-    if chat is None:
-        queue = _queue_or_404(slug)  # a disabled queue takes no new chats; open ones go on
-        # a host site's signed identity and page travel in the pre-chat form to the chat's start
-        token = request.args.get("identity", "")[: identity.MAX_TOKEN + 1]
-        form = {"identity": token, "page": page_url(request.args.get("from") or _outside_referrer())}
-        who = _verified(token)
-        if who:
-            form.update(name=who.name, email=who.email)
-        return _show(queue, errors={}, form=form, verified=who)
-    return _show(chat.queue, chat)
+    if chat is not None and _same_person(chat, who):
+        return _show(chat.queue, chat)
+    queue = _queue_or_404(slug)  # a disabled queue takes no new chats; open ones go on
+    # a host site's signed identity and page travel in the pre-chat form to the chat's start
+    form = {"identity": token, "page": page_url(request.args.get("from") or _outside_referrer())}
+    if who:
+        form.update(name=who.name, email=who.email)
+    response = make_response(_show(queue, errors={}, form=_with_start_key(form), verified=who))
+    if chat is not None:  # another person's chat, on a shared browser: this browser forgets it
+        response.delete_cookie(_cookie_name(slug), **chatter_cookie_options(f"/chat/{slug}"))
+    return response
+
+
+def _same_person(chat, who):
+    """Whether the person a signed identity names (None: no identity given) may see the chat: only
+    the one the chat was verified for."""
+    if who is None:
+        return True
+    if who.email:
+        return chat.email_verified and chat.chatter_email.lower() == who.email.lower()
+    return chat.name_verified and chat.chatter_name == who.name
+
+
+def _with_start_key(form):
+    """The form with a key of its own: sent twice (a double click), it starts one chat."""
+    return dict(form, start=secrets.token_urlsafe(16))
 
 
 def _show(queue, chat=None, status=200, **context):
@@ -92,14 +116,27 @@ def _show(queue, chat=None, status=200, **context):
     return render_template(template, queue=queue, chat=chat, **context), status
 
 
+def _too_many_starts(message):
+    """The pre-chat form as it was sent, saying how long to wait."""
+    queue = _queue_or_404(request.view_args["slug"])
+    form = {field: request.form.get(field, "") for field in ("name", "email", "identity", "page", "start")}
+    verified = _verified(form["identity"])
+    return _show(queue, errors={"start": message}, form=form, verified=verified)[0]
+
+
 @bp.post("/chat/<slug>")
+@limits.limit("LIMIT_CHAT_STARTS", "chats started from your address", _too_many_starts)
 def start(slug):
-    """Start a chat in the queue with the optional name and e-mail."""
+    """Start a chat in the queue with the optional name and e-mail; a browser that has an open chat
+    there gets it back instead."""
     queue = _queue_or_404(slug)
-    name = request.form.get("name", "").strip()
-    email = request.form.get("email", "").strip()
     token = request.form.get("identity", "")
     who = _verified(token)
+    held = chat_from_cookie(slug)
+    if held is not None and held.state != "ended" and _same_person(held, who):
+        return _started(slug, held)
+    name = single_line(request.form.get("name"))
+    email = single_line(request.form.get("email"))
     if who:  # what the host site vouches for wins over anything typed
         name, email = who.name or name, who.email or email
     errors = {}
@@ -110,22 +147,41 @@ def start(slug):
     started_from = page_url(request.form.get("page"))
     if errors:
         form = {"name": name, "email": email, "identity": token, "page": started_from}
-        return _show(queue, status=400, errors=errors, form=form, verified=who)
-    chat, changes = routing.start_chat(
+        return _show(queue, status=400, errors=errors, form=_with_start_key(form), verified=who)
+    key = request.form.get("start", "")
+    chat, changes = _start_once(
         queue,
+        key if START_KEY.fullmatch(key) else None,
         name=name,
         email=email,
         name_verified=bool(who and who.name),
         email_verified=bool(who and who.email),
+        verified_claims=json.dumps(who.claims) if who and who.claims else "",
         started_from=started_from,
         user_agent=request.headers.get("User-Agent", "")[:512],
+        chatter_away_since=now(),  # until its page connects: a page that never does leaves the queue
     )
     announce(changes)
-    # "Start a new chat" brings them back (see new()); a token too big for a cookie is not kept
-    kept = token if who and len(token) <= KEPT_TOKEN else ""
-    session[f"again_{slug}"] = {"identity": kept, "from": started_from or ""}
+    # "Start a new chat" brings back the page it started from (see new()), never an identity
+    session[f"again_{slug}"] = {"from": started_from or ""}
+    return _started(slug, chat)
+
+
+def _start_once(queue, key, **fields):
+    """Start a chat, once per pre-chat form: the same form sent again gets the chat it started."""
+    try:
+        return routing.start_chat(queue, start_key=key, **fields)
+    except IntegrityError:
+        if key is None:
+            raise
+        return Chat.get(Chat.start_key == key), Changes()
+
+
+def _started(slug, chat):
+    """The chat page of a chat this browser (now) holds, with its cookie."""
     if htmx_request():  # the chat at once, without a second request for the page
-        response = make_response(_show(queue, Chat.get_by_id(chat.id)))
+        chat = Chat.get_by_id(chat.id)  # as stored, offered already or not
+        response = make_response(_show(chat.queue, chat))
         response.headers["HX-Replace-Url"] = url_for("chat.page", slug=slug)  # as the redirect would
     else:
         response = redirect(url_for("chat.page", slug=slug), 303)
@@ -163,7 +219,10 @@ def send(slug):
     """Send the chatter's message."""
     chat = own_chat(slug)
     return post_message(
-        "chat-alert", lambda text, saved: posting.post_by_chatter(chat, text, files=saved), by_chatter=True
+        "chat-alert",
+        chat.id,
+        lambda text, saved, key: posting.post_by_chatter(chat, text, files=saved, key=key),
+        by_chatter=True,
     )
 
 
@@ -190,12 +249,13 @@ def download(slug, token):
 def answer(slug):
     """Record the chatter's choice among an agent's options."""
     chat = own_chat(slug)
-    seq = request.form.get("seq", type=int)
-    choice = request.form.get("choice", type=int)
-    if seq is None or choice is None:
+    number = whole_number(request.form.get("seq"))
+    choice = whole_number(request.form.get("choice"))
+    if number is None or choice is None:
         return error("Choose one of the options.", "chat-alert", 400)
     try:
-        changes = actions.answer(chat, seq, choice)
+        seqs = chatter_seqs(chat.id)
+        changes = actions.answer(chat, seqs[number - 1] if 1 <= number <= len(seqs) else 0, choice)
     except RoutingError as e:
         return error(str(e), "chat-alert", 409)
     announce(changes)
@@ -212,10 +272,12 @@ def end(slug):
 
 @bp.post("/chat/<slug>/new")
 def new(slug):
-    """Forget the ended chat in this browser and show the pre-chat form again, with the host site's
-    identity and page of the last chat (a widget's frame has no other way to get them back)."""
+    """Forget the ended chat in this browser and show the pre-chat form again, with the page the last
+    chat started from (a widget's frame has no other way to get it back); never with its identity,
+    which may be another person's on a shared browser."""
     _queue_or_404(slug)
-    again = {k: v for k, v in session.pop(f"again_{slug}", {}).items() if v}
+    started_from = session.pop(f"again_{slug}", {}).get("from")
+    again = {"from": started_from} if started_from else {}
     response = redirect(url_for("chat.page", slug=slug, **again), 303)
     response.delete_cookie(_cookie_name(slug), **chatter_cookie_options(f"/chat/{slug}"))
     return response
@@ -242,13 +304,25 @@ def transcript_status_html(chat, error=""):
     return render_template("partials/transcript_status.html", chat=chat, error=error)
 
 
+def chatter_seqs(chat_id):
+    """The seqs of the messages the chatter sees, in order: the one the page numbers n is seqs[n - 1]
+    (see ChatView)."""
+    return [m.seq for m in Message.for_chatter(chat_id)]
+
+
 class ChatView:
-    """What a chat page's socket sends: the chatter's messages and the chat's state (live.page.View)."""
+    """What a chat page's socket sends: the chatter's messages and the chat's state (live.page.View).
+
+    The page numbers messages by a count of its own (1, 2, 3… of those it sees), never by their seq,
+    whose gaps would tell how many private messages the chat holds; it says which it holds by that
+    count in its hello.
+    """
 
     def __init__(self, chat):
         self.chat_id = chat.id
         self.chat_base = url_for("chat.page", slug=chat.queue.slug)  # answers and files live below it
-        self.seq = 0
+        self.seq = 0  # the last message the page holds, by its seq
+        self.number = 0  # … and by the page's count
         self.ended = None
 
     def channels(self):
@@ -258,7 +332,9 @@ class ChatView:
         """The page hears its chat's channel alone, from start to end."""
 
     def sync(self, seqs, modes):
-        self.seq = seqs.get(self.chat_id, 0)
+        held = chatter_seqs(self.chat_id)
+        self.number = max(0, min(seqs.get(self.chat_id, 0), len(held)))  # past the last: the last
+        self.seq = held[self.number - 1] if self.number else 0
         self.ended = {"ended": True, "open": False}.get(modes.get(self.chat_id))
         return self._state() + self._messages() + self._mail_status()
 
@@ -294,10 +370,13 @@ class ChatView:
         if seq > self.seq:
             return ""
         message = Message.for_chatter(self.chat_id).where(Message.seq == seq).first()
-        return replace(self._message_html(message)) if message else ""
+        if message is None:
+            return ""
+        number = Message.for_chatter(self.chat_id).where(Message.seq <= seq).count()
+        return replace(self._message_html(message, number))
 
-    def _message_html(self, m):
-        return message_html(m, "chatter", chat_base=self.chat_base)
+    def _message_html(self, m, number):
+        return message_html(m, "chatter", chat_base=self.chat_base, number=number)
 
     def _messages(self, fresh=()):
         # messages just stored, next in line, are shown without reading them back; any private one
@@ -309,4 +388,6 @@ class ChatView:
         if not messages:
             return ""
         self.seq = messages[-1].seq
-        return append_to(f"log-{self.chat_id}", "".join(self._message_html(m) for m in messages))
+        html = "".join(self._message_html(m, self.number + i) for i, m in enumerate(messages, 1))
+        self.number += len(messages)
+        return append_to(f"log-{self.chat_id}", html)

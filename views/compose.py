@@ -19,22 +19,28 @@ UNREADABLE = "This message could not be read. Reload the page and try again."
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a page's id for a message it sends over its socket
 
 
-def post_message(alert, post, by_chatter=False):
-    """Check the composer's text and files, then `post(text, saved_files)`; errors go to `alert`."""
+def post_message(alert, chat_id, post, by_chatter=False):
+    """Check the composer's text, files and key, then `post(text, saved_files, key)`; errors go to
+    `alert`. The key, as on the socket, stores a message sent twice (a double POST) once."""
     text = request.form.get("text", "").strip()
+    key = request.form.get("key") or None
+    if key is not None and not CLIENT_KEY.fullmatch(key):
+        return error(UNREADABLE, alert, 400)
     if len(text) > MAX_MESSAGE:
         return error(TOO_LONG, alert, 400)
     try:
-        saved = take_uploads(request)
+        saved = take_uploads(request, chat_id)
     except files.FileRefused as e:
         return error(f"Nothing was sent. {e}", alert, 400)
     if not text and not saved:
         return error(EMPTY, alert, 400)
     try:
-        changes = post(text, saved)
+        changes = post(text, saved, key)
     except RoutingError as e:
         files.delete(f["token"] for f in saved)
         return error(str(e), alert, 409)
+    if not changes.fresh:  # its key was stored already: the files of this copy are not needed
+        files.delete(f["token"] for f in saved)
     announce(changes, by_chatter)
     return "", 204
 

@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from data import invitations, participants, posting, routing
 from data.changes import RoutingError
+from data.checks import whole_number
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from live.announce import announce
@@ -37,7 +38,7 @@ def console():
 @bp.post("/status/logon")
 def log_on():
     """Log on with the chosen profile."""
-    profile = Profile.get_or_none(Profile.id == request.form.get("profile", type=int))
+    profile = Profile.get_or_none(Profile.id == whole_number(request.form.get("profile")))
     if profile is None:
         return error("Choose one of your profiles.", "status-error")
     return _status_change(lambda agent: routing.log_on(agent, profile))
@@ -106,7 +107,7 @@ def reject(offer_id):
     except RoutingError as e:
         return error(str(e), f"alert-{offer.chat_id}", 409)
     announce(changes)
-    return remove(f"tab-{offer.chat_id}", f"panel-{offer.chat_id}")
+    return out_of_band(remove_tab(offer.chat_id))
 
 
 @bp.post("/chats/<int:chat_id>/messages")
@@ -116,7 +117,10 @@ def send(chat_id):
     private = request.form.get("private") == "yes"
     return post_message(
         f"alert-{chat_id}",
-        lambda text, saved: posting.post_by_agent(chat, agent, text, private=private, files=saved),
+        chat_id,
+        lambda text, saved, key: posting.post_by_agent(
+            chat, agent, text, private=private, files=saved, key=key
+        ),
     )
 
 
@@ -152,10 +156,26 @@ def end(chat_id):
 
 @bp.post("/chats/<int:chat_id>/close")
 def close(chat_id):
-    """Close the tab of an ended chat."""
+    """Close the chat's tab (its × or Close tab): an offer is rejected, a chat still going ends
+    first, and while its chatter is connected, ask first."""
+    offer = _pending_offer(current_user.id, chat_id).first()
+    if offer is not None:
+        return reject(offer.id)
     agent, chat = agent_and_chat(chat_id, joined=False)
+    if chat.state == "active" and participants.is_participant(chat_id, agent.id):
+        if chat.chatter_present and request.form.get("confirmed") != "yes":
+            return render_template("partials/end_dialog.html", chat=chat, then_close=True)
+        try:
+            announce(routing.end_chat(chat, agent))
+        except RoutingError as e:
+            return error(str(e), f"alert-{chat_id}", 409)
     announce(routing.close_tab(chat, agent))
-    return remove(f"tab-{chat_id}", f"panel-{chat_id}")
+    return out_of_band(remove_tab(chat_id))
+
+
+def remove_tab(chat_id):
+    """Take the chat's tab (with its ×) and panel out of a console."""
+    return remove(f"tab-item-{chat_id}", f"panel-{chat_id}")
 
 
 def agent_and_chat(chat_id, joined=True):
@@ -168,19 +188,6 @@ def agent_and_chat(chat_id, joined=True):
     if not participants.is_participant(chat_id, agent.id, ever=not joined):
         abort(404)
     return agent, chat
-
-
-# on every message an agent sends: compiled once (data.db.prepared)
-@prepared
-def _participation(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id) & Participant.left_at.is_null()
-    return Participant.select(Participant.id).where(where).limit(1)
-
-
-@prepared
-def _participation_ever(chat_id, agent_id):
-    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
-    return Participant.select(Participant.id).where(where).limit(1)
 
 
 # --- what a console shows ---------------------------------------------------------------------
@@ -255,7 +262,7 @@ class ConsoleView:
         agent = Agent.get_by_id(self.agent_id)
         current = {chat.id: (chat, mode, offer) for chat, mode, offer in console_chats(agent)}
         parts = [replace(status_html(agent))]
-        parts += [remove(f"tab-{cid}", f"panel-{cid}") for cid in seqs if cid not in current]
+        parts += [remove_tab(cid) for cid in seqs if cid not in current]
         for chat_id, (chat, mode, offer) in current.items():
             if chat_id in seqs:
                 self._show(chat_id, seqs[chat_id], modes.get(chat_id))
@@ -291,7 +298,7 @@ class ConsoleView:
             if self.shown.pop(chat_id, None) is None:
                 return ""
             self._follow(f"shown:{chat_id}", False)
-            return remove(f"tab-{chat_id}", f"panel-{chat_id}")
+            return remove_tab(chat_id)
         agent = Agent.get_by_id(self.agent_id)
         chat = Chat.get_by_id(chat_id)
         if chat_id not in self.shown:

@@ -2,10 +2,12 @@
 
 from urllib.parse import quote
 
+import flask
 from flask import Blueprint, abort, send_file
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from data import files, participants
+from data import files, participants, quota
 from data.models import Attachment, Offer
 
 bp = Blueprint("files", __name__)
@@ -14,8 +16,9 @@ bp = Blueprint("files", __name__)
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
 
 
-def take_uploads(request):
-    """Check and store the files sent with a message; return their descriptions or raise FileRefused.
+def take_uploads(request, chat_id):
+    """Check and store the files sent with a message in the chat; return their descriptions or raise
+    FileRefused (past the chat's quota or the free-disk floor too).
 
     Nothing is stored unless every file passes. Werkzeug spools each upload to a temporary file on
     disk past 500 KB, so a 20 MB file is never held in memory.
@@ -24,7 +27,35 @@ def take_uploads(request):
     if not uploads:
         return []
     types = files.check(uploads)
+    quota.check_room(chat_id, sum(upload.size for upload in uploads))
     return files.save(uploads, types)
+
+
+class Request(flask.Request):
+    """A request whose uploaded files are cut off (413) the moment one grows past the 20 MB a file may
+    have, while it streams in: not after the whole form (MAX_CONTENT_LENGTH) reached the disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        stream = super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        return CappedFile(stream, files.MAX_SIZE, filename)
+
+
+class CappedFile:
+    """An upload's spool file that refuses to grow past `limit` bytes, naming the file."""
+
+    def __init__(self, stream, limit, filename):
+        self._stream = stream
+        self._room = limit
+        self._name = files.display_name(filename)
+
+    def write(self, data):
+        self._room -= len(data)
+        if self._room < 0:
+            raise RequestEntityTooLarge(f"Nothing was sent. {self._name}: the file is larger than 20 MB.")
+        return self._stream.write(data)
+
+    def __getattr__(self, name):  # read, seek, tell, close…: the spool file's own
+        return getattr(self._stream, name)
 
 
 @bp.get("/files/<token>")
@@ -60,6 +91,7 @@ def serve(attachment):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = FILE_CSP
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"  # no other site may embed it
     return response
 
 

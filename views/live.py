@@ -63,6 +63,7 @@ def chat_socket(ws, slug):
 
     def on_last_close():
         with connection():
-            routing.chatter_away(chat)
+            changes = routing.chatter_away(chat)
+        announce(changes)
 
     sockets.serve(ws, ChatView(chat), on_notice, on_last_close)

@@ -15,15 +15,17 @@ from markupsafe import Markup, escape
 RICH = ("options", "answer")  # kinds whose body partials/message_extras.html renders
 
 
-def message_html(m, viewer, chat_base=""):
+def message_html(m, viewer, chat_base="", number=None):
     """Message `m` as "chatter", "agent" or "log" (a supervisor) sees it; `chat_base`, the chat
-    page's URL, is where a chatter's answers and files go."""
+    page's URL, is where a chatter's answers and files go. `number`: the chatter's own number of
+    the message (views.chat.ChatView), in place of its seq, which counts private messages too."""
+    seq = m.seq if number is None else number
     mine = viewer in ("chatter", "agent") and m.sender == viewer
     key = f' data-key="{escape(m.client_key)}"' if mine and m.client_key else ""
     classes = (
         f"message from-{m.sender} kind-{m.kind}{' mine' if mine else ''}{' private' if m.private else ''}"
     )
-    html = [f'<article id="m-{m.chat_id}-{m.seq}" class="{escape(classes)}" data-seq="{m.seq}"{key}>']
+    html = [f'<article id="m-{m.chat_id}-{seq}" class="{escape(classes)}" data-seq="{seq}"{key}>']
     tag = f'<span class="private-tag">{_eye()} Private</span>' if m.private else ""
     if m.sender != "system":
         who = m.chat.display_name if m.sender == "chatter" else m.agent.name
@@ -39,7 +41,10 @@ def message_html(m, viewer, chat_base=""):
     if m.kind not in RICH and m.text:
         html.append(f'\n  <p class="text">{escape(m.text)}</p>')
     if m.kind in RICH or m.file_count:
-        html.append(render_template("partials/message_extras.html", m=m, viewer=viewer, chat_base=chat_base))
+        extras = render_template(
+            "partials/message_extras.html", m=m, seq=seq, viewer=viewer, chat_base=chat_base
+        )
+        html.append(extras)
     html.append("\n</article>")
     return Markup("".join(html))
 

@@ -68,7 +68,10 @@ class Sessions(SecureCookieSessionInterface):
         return super().get_cookie_samesite(app)
 
     def get_cookie_secure(self, app):
-        return secure_context() if is_chatter_request() else super().get_cookie_secure(app)
+        if is_chatter_request():
+            return secure_context()
+        # the agents' session: Secure over HTTPS, as the request or a trusted proxy (ProxyFix) says
+        return request.is_secure or super().get_cookie_secure(app)
 
     def get_cookie_partitioned(self, app):
         return secure_context() if is_chatter_request() else super().get_cookie_partitioned(app)

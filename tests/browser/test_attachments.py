@@ -8,7 +8,7 @@ from contextlib import closing
 
 from conftest import wait_for
 from playwright.sync_api import expect
-from samples import PDF, png_bytes
+from samples import AVIF, HEIC, PDF, png_bytes
 
 from .conftest import accept, message_box, messages, say
 
@@ -57,6 +57,17 @@ def attached(where, text):
     return article.get_by_role("list", name="Attached files")
 
 
+def drawn(files, name, width):
+    """The thumbnail `name` in `files`, visible and drawn from its image, `width` pixels wide."""
+    thumbnail = files.get_by_role("img", name=name)
+    expect(thumbnail).to_be_visible()
+    wait_for(
+        lambda: thumbnail.evaluate("img => img.complete && img.naturalWidth") == width,
+        message=f"{name} drawn",
+    )
+    return thumbnail
+
+
 # a File built in the page, as a drop or a paste carries it
 MAKE_FILE = """
   function makeFile(spec) {
@@ -102,11 +113,7 @@ def test_chosen_files_go_with_the_message_as_thumbnails_and_links(server, agent_
     for where in (chat, carl):
         files = attached(where, "Here are the map and the terms")
         # the image: a thumbnail with its name as alt text, in a link to the image itself
-        thumbnail = files.get_by_role("img", name="map.png")
-        expect(thumbnail).to_be_visible()
-        wait_for(
-            lambda t=thumbnail: t.evaluate("img => img.complete && img.naturalWidth") == 40, message="loaded"
-        )
+        thumbnail = drawn(files, "map.png", 40)
         link = files.get_by_role("link", name="map.png")
         src = thumbnail.get_attribute("src")
         assert link.get_attribute("href") == src and link.get_attribute("target") == "_blank"
@@ -132,6 +139,22 @@ def test_chosen_files_go_with_the_message_as_thumbnails_and_links(server, agent_
     expect(files.get_by_role("link", name="steps.txt")).to_be_visible()
     expect(files).to_contain_text("text, 2.1 KB")
     expect(files.get_by_role("img")).to_have_count(0)
+
+
+def test_phone_photos_avif_as_a_thumbnail_heic_as_a_download(server, agent_page, chatter_page):
+    console, carl, chat = chatting(server, agent_page, chatter_page)
+    choose_files(carl, carl, [("IMG_1.avif", "image/avif", AVIF), ("IMG_2.HEIC", "image/heic", HEIC)])
+    say(carl, "Two photos")
+    for where in (chat, carl):
+        files = attached(where, "Two photos")
+        # Chromium draws AVIF: a thumbnail like any other image
+        drawn(files, "IMG_1.avif", 40)
+        # it does not draw HEIC: a download, with a file icon beside the name, its type and size
+        heic = files.get_by_role("listitem").filter(has_text="IMG_2.HEIC")
+        expect(heic.get_by_role("link", name="IMG_2.HEIC")).to_have_attribute("download", "")
+        expect(heic).to_contain_text(f"HEIC image, {len(HEIC)} bytes")
+        expect(heic.locator(".file-icon")).to_be_visible()
+        expect(heic.get_by_role("img")).to_have_count(0)  # the icon is decoration: the name says it all
 
 
 def test_a_refused_file_keeps_the_typed_text_and_reaches_nobody(server, agent_page, chatter_page, tmp_path):

@@ -307,6 +307,31 @@ def test_private_mode_stays_on_until_toggled_off(server, agent_page, chatter_pag
     expect(messages(carl)).not_to_contain_text("internal note")
 
 
+def test_a_private_message_has_its_own_colour_and_an_eye_marked_private(server, agent_page, chatter_page):
+    ann, carl, chat = chatting(server, agent_page, chatter_page)
+    say(chat, "Public words")
+    say_privately(chat, "Private words")
+    public, private = article(chat, "Public words"), article(chat, "Private words")
+
+    def looks(message):
+        return message.evaluate(
+            "m => { const s = getComputedStyle(m); return [s.backgroundColor, s.borderStyle]; }"
+        )
+
+    (public_background, public_border), (private_background, private_border) = looks(public), looks(private)
+    assert private_background != public_background
+    assert private_border != public_border  # dashed: told apart without colour too
+    # the eye, drawn where a person sees it, beside the word "Private"
+    tag = private.get_by_text("Private", exact=True)
+    expect(tag).to_be_visible()
+    eye = tag.locator("svg")
+    expect(eye).to_be_visible()
+    box = eye.bounding_box()
+    assert box["width"] >= 8 and box["height"] >= 8, box
+    expect(public.get_by_text("Private")).to_have_count(0)
+    expect(public.locator("svg")).to_have_count(0)
+
+
 # --- invitations ------------------------------------------------------------------------------------
 
 

@@ -13,8 +13,9 @@ from .conftest import accept, messages, say
 SECRET = "browser-identity-secret-" + "0123456789" * 3
 
 
-def identity(name, email, secret=SECRET, ttl=600):
-    return jwt.encode({"name": name, "email": email, "exp": int(time.time()) + ttl}, secret, "HS256")
+def identity(name, email, secret=SECRET, ttl=600, **claims):
+    claims = {"name": name, "email": email, "exp": int(time.time()) + ttl, **claims}
+    return jwt.encode(claims, secret, "HS256")
 
 
 @pytest.fixture
@@ -51,6 +52,40 @@ def test_a_valid_token_shows_the_verified_lock(server, agent_page, new_page):
 
     say(chat, "Hello Vera")
     expect(messages(vera)).to_contain_text("Hello Vera")
+
+
+def test_every_other_signed_claim_has_its_own_lock_in_the_order_signed(server, agent_page, new_page):
+    ann = agent_page(server, "ann")
+    signed = identity(
+        "Vera Verified",
+        "",
+        customer_number="K-1234",
+        phone="+47 22 00 00 00",
+        plan="<i>Gold</i>",
+        iat=int(time.time()),  # reserved: says nothing about the chatter
+    )
+    vera = new_page(f"{server.url}/chat/support?identity={quote(signed)}")
+    vera.get_by_role("textbox", name="E-mail").fill("typed@example.com")
+    vera.get_by_role("button", name="Start chat").click()
+    expect(messages(vera)).to_be_visible()
+
+    region = details(accept(ann, "Vera Verified"))
+    rows = region.locator("dl > div")
+    expect(rows.filter(has_text="Customer number").locator("dd")).to_be_visible()
+    shown = [(row.locator("dt").inner_text(), row.locator("dd").inner_text().strip()) for row in rows.all()]
+    labels = [label for label, _ in shown]
+    assert labels[:5] == ["Name", "E-mail", "Customer number", "Phone", "Plan"], shown
+    assert [value for _, value in shown[2:5]] == ["K-1234", "+47 22 00 00 00", "<i>Gold</i>"]
+    for label in ("Name", "Customer number", "Phone", "Plan"):
+        row = rows.filter(has=region.page.get_by_text(label, exact=True))
+        expect(row.get_by_role("img", name="Verified")).to_be_visible()
+    # what the chatter typed carries no lock
+    email = rows.filter(has_text="typed@example.com")
+    expect(email).to_be_visible()
+    expect(email.get_by_role("img", name="Verified")).to_have_count(0)
+    expect(region.get_by_role("img", name="Verified")).to_have_count(4)
+    expect(region.locator("i")).to_have_count(0)  # the value is text, not markup
+    expect(region).not_to_contain_text("Iat")
 
 
 def test_a_forged_token_shows_no_lock_and_the_chat_goes_on(server, agent_page, new_page):
