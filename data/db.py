@@ -38,13 +38,13 @@ UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
 
 def unavailable(error):
-    """Whether `error` says the database cannot be reached, or is too busy, now: that passes (a 503,
-    not a bug). If so, the pool's idle connections are dropped too: once PostgreSQL has restarted,
-    every one of them is dead, and each would fail once more."""
-    if not isinstance(error, UNAVAILABLE):
+    """Whether `error` says PostgreSQL cannot be reached, or is too busy, now: that passes (a 503, not
+    a bug). If so, the pool's idle connections are dropped too: once PostgreSQL has restarted, every
+    one of them is dead, and each would fail once more. (SQLite's file is always there: its errors
+    are failures like any other.)"""
+    if not (isinstance(error, UNAVAILABLE) and on_postgres()):
         return False
-    if on_postgres():
-        db.close_idle()
+    db.close_idle()
     return True
 
 

@@ -1,7 +1,7 @@
 """Whether the server can take work: the database can be written, and the disk has room."""
 
 from data import postgres, quota
-from data.db import db, on_postgres, unavailable, write
+from data.db import UNAVAILABLE, db, on_postgres, unavailable, write
 from data.models import Setting, now
 from data.schema import PRAGMAS
 
@@ -14,9 +14,8 @@ def problem():
         return f"less than {quota.settings.min_free // quota.MB} MB of disk is free"
     try:
         _try_a_write()
-    except Exception as e:
-        if not unavailable(e):
-            raise
+    except UNAVAILABLE as e:
+        unavailable(e)  # on PostgreSQL its dead connections go too
         return f"the database cannot be written ({postgres.reason(e)})"
     return ""
 

@@ -9,7 +9,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import IntegerConverter
 
 from data.checks import MAX_INTEGER
-from data.db import UNAVAILABLE, log_failure
+from data.db import UNAVAILABLE, log_failure, on_postgres
 from views.fragments import htmx_request
 
 MESSAGES = {
@@ -31,8 +31,9 @@ def init_app(app):
     app.url_map.converters["int"] = DatabaseId  # before the blueprints' routes are bound
     for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, error_page)
-    for error in UNAVAILABLE:
-        app.register_error_handler(error, unavailable_page)
+    if on_postgres():  # a server of its own, which may be restarting (SQLite's file is always there)
+        for error in UNAVAILABLE:
+            app.register_error_handler(error, unavailable_page)
 
 
 def error_page(error):
