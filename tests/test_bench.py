@@ -36,3 +36,12 @@ def test_scenario_runs_and_loses_nothing(scenario, tmp_path):
     if scenario == "growth":
         assert len(result["steps"]) == 2
         assert (tmp_path / "growth.png").stat().st_size > 0
+
+
+def test_the_baselines_run_beside_parley():
+    command = [sys.executable, "-m", "bench", "steady", *SMOKE["steady"], "--baseline", "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, baseline in result["baselines"].items():
+        assert baseline["lost"] == 0 and baseline["messages"] > 0, (name, baseline)
