@@ -36,7 +36,7 @@ def create_app(background=False, **overrides):
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:  # the client's address, scheme and host as the trusted proxies say
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    open_database(app.config["DATA"])
+    open_database(app.config["DATA"], app.config["DATABASE_URL"])
     _init_mail(app)
     _init_quota(app)
     _init_requests(app)
@@ -158,7 +158,7 @@ def _init_requests(app):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # chat pages may be framed by the host sites the organisation allows (the widget)
         ancestors = "'self'"
-        if is_chatter_request():
+        if is_chatter_request() and response.status_code != 503:  # a 503: the database cannot say
             allowed = dict.fromkeys((*app.config["FRAME_ORIGINS"], *frame_origins.stored()))
             ancestors = " ".join(("'self'", *allowed))
         response.headers.setdefault(

@@ -8,7 +8,7 @@ import tomllib
 
 import data
 import server
-from app import create_app
+from data import postgres, to_postgres
 from data.db import connection, db
 from data.left_messages import delete_left_by
 from data.models import Agent, now
@@ -52,6 +52,17 @@ def main(argv=None):
         chatter = commands.add_parser(name, help=does, description=does[0].upper() + does[1:] + ".")
         chatter.add_argument("email", help="the e-mail address the chatter gave (any case)")
         chatter.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
+    migrate = commands.add_parser(
+        "migrate-data",
+        help="copy the SQLite organisation and its history to PostgreSQL",
+        description="Copy the organisation in the data folder's SQLite file, with its whole history, "
+        "into an empty PostgreSQL database; then set PARLEY_DATABASE_URL to it. Refuses a database "
+        "that already holds data.",
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/name"
+    )
+    migrate.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
     args = parser.parse_args(argv)
     if args.data:
         os.environ["PARLEY_DATA"] = args.data
@@ -60,6 +71,14 @@ def main(argv=None):
     except SettingError as e:
         print(f"parley: {e}", file=sys.stderr)
         return 2
+    try:
+        return _run(args)
+    except postgres.Unreachable as e:
+        print(f"parley {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args):
     if args.command == "load":
         return _load(args.file)
     if args.command == "export":
@@ -68,11 +87,38 @@ def main(argv=None):
         return _export_chatter(args.email)
     if args.command == "delete-chatter":
         return _delete_chatter(args.email)
+    if args.command == "migrate-data":
+        return _migrate_data(args.to)
     return _serve(args)
 
 
+def _migrate_data(url):
+    try:
+        postgres.check_url(url)
+    except ValueError as e:
+        print(f"parley migrate-data: --to: {e}", file=sys.stderr)
+        return 2
+    folder = settings_from_env()["DATA"]
+    if not os.path.exists(os.path.join(folder, "parley.db")):
+        print(f"parley migrate-data: there is no SQLite database in {folder} to copy", file=sys.stderr)
+        return 1
+    try:
+        counts = to_postgres.copy(folder, url)
+    except to_postgres.NotEmpty as e:
+        print(f"parley migrate-data: {e}. Nothing was copied: give an empty database.", file=sys.stderr)
+        return 1
+    print(f"Copied {sum(counts.values())} rows to {postgres.shown(url)}: set PARLEY_DATABASE_URL to it.")
+    return 0
+
+
+def _open():
+    """Open the database the settings name (postgres.Unreachable when it cannot be reached)."""
+    settings = settings_from_env()
+    return open_database(settings["DATA"], settings["DATABASE_URL"])
+
+
 def _load(path):
-    open_database(settings_from_env()["DATA"])
+    _open()
     try:
         with connection():
             counts = load_file(path)
@@ -85,7 +131,7 @@ def _load(path):
 
 
 def _export(path):
-    open_database(settings_from_env()["DATA"])
+    _open()
     with connection():
         text = export_text(now())
     if path == "-":
@@ -98,7 +144,7 @@ def _export(path):
 
 
 def _export_chatter(email):
-    open_database(settings_from_env()["DATA"])
+    _open()
     with connection():
         found = export_chatter(email)
     json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
@@ -109,7 +155,7 @@ def _export_chatter(email):
 
 
 def _delete_chatter(email):
-    open_database(settings_from_env()["DATA"])
+    _open()
     with connection():
         deleted, still_open = delete_chatter(email)
         left = delete_left_by(email)
@@ -126,8 +172,7 @@ def _delete_chatter(email):
 
 
 def _serve(args):
-    folder = settings_from_env()["DATA"]
-    open_database(folder)
+    _open()
     demo = False
     with connection():
         if args.demo and not Agent.select().exists():
@@ -143,7 +188,7 @@ def _serve(args):
         os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
         print("A pretend host site with the chat widget: /demo/host")
     db.close_all()
-    return server.run(args.host, args.port, create_app)
+    return server.run(args.host, args.port, fresh=bool(settings_from_env()["DATABASE_URL"]))
 
 
 def _demo_logins():

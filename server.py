@@ -1,7 +1,12 @@
-"""The production server: gunicorn with one gevent worker that holds thousands of sockets."""
+"""The production server: gunicorn with one gevent worker that holds thousands of sockets.
+
+`run` serves from the calling process, or (on PostgreSQL) becomes `python -m server HOST PORT`.
+"""
 
 import atexit
 import gc
+import os
+import sys
 
 import gevent
 from gunicorn.app.base import BaseApplication
@@ -29,16 +34,15 @@ class Worker(GeventWorker):
 class Server(BaseApplication):
     """gunicorn serving the app that `create_app(background=True)` builds in the worker."""
 
-    def __init__(self, host, port, create_app):
+    def __init__(self, host, port):
         self.bind = f"{host}:{port}"
-        self.create_app = create_app
         super().__init__()
 
     def load_config(self):
         for key, value in {
             "bind": self.bind,
             "workers": 1,  # the hub that fans out to sockets lives in this one process
-            "worker_class": "server.Worker",
+            "worker_class": Worker,
             "worker_connections": WORKER_CONNECTIONS,
             "timeout": 60,
             "graceful_timeout": GRACEFUL_TIMEOUT,
@@ -53,7 +57,9 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        app = self.create_app(background=True)
+        from app import create_app  # in the worker: see run()
+
+        app = create_app(background=True)
         # what start-up made lives as long as the process: no collection need walk it again
         gc.collect()
         gc.freeze()
@@ -62,9 +68,24 @@ class Server(BaseApplication):
         return app
 
 
-def run(host, port, create_app):
-    """Serve the app `create_app` builds until SIGTERM or Ctrl+C."""
+def run(host, port, fresh=False):
+    """Serve Parley until SIGTERM or Ctrl+C.
+
+    `fresh` (on PostgreSQL): as a fresh interpreter that this process becomes, which imports the app
+    only in the worker, once gevent has patched it. This process has imported peewee, which makes
+    its connection state thread-local (every greenlet of the worker would share one connection) and
+    imports psycopg, which chooses then whether to wait for PostgreSQL cooperatively.
+    """
     url_host = f"[{host}]" if ":" in host else host
     print(f"Parley is running at http://{url_host}:{port}/  (Ctrl+C to stop)", flush=True)
-    Server(host, port, create_app).run()
-    return 0
+    if not fresh:
+        Server(host, port).run()
+        return 0
+    here = os.path.dirname(os.path.abspath(__file__))  # this very Parley, whatever the folder run from
+    path = os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH"))))
+    command = [sys.executable, "-P", "-m", "server", host, str(port)]
+    os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": path})
+
+
+if __name__ == "__main__":
+    Server(sys.argv[1], int(sys.argv[2])).run()

@@ -6,7 +6,7 @@ import secrets
 
 from limits import parse_many as parse_rates
 
-from data import frame_origins
+from data import frame_origins, postgres
 from data.mail import parse_smtp_url
 
 
@@ -18,6 +18,7 @@ def settings_from_env():
     """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
+        "DATABASE_URL": database_url(os.environ.get("PARLEY_DATABASE_URL", "").strip()),
         "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
         "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
@@ -38,6 +39,16 @@ def settings_from_env():
         "FILES_PER_CHAT_MB": count("PARLEY_FILES_PER_CHAT_MB", "100"),
         "MIN_FREE_DISK_MB": count("PARLEY_MIN_FREE_DISK_MB", "500"),
     }
+
+
+def database_url(text):
+    """PARLEY_DATABASE_URL: empty for the SQLite file in PARLEY_DATA, or postgresql://…"""
+    if text:
+        try:
+            postgres.check_url(text)
+        except ValueError as e:
+            raise SettingError(f"PARLEY_DATABASE_URL: {e}") from None
+    return text
 
 
 def env_frame_origins(text):

@@ -2,7 +2,7 @@
 and mail: e-mail addresses, text that must stay on one line, and whole numbers.
 
 A name, title or address with a line break in it would start a forged line in a transcript or a
-mail; a number past what SQLite holds (2**63 - 1) fails the query that uses it.
+mail; a number past what the database holds fails the query that uses it.
 """
 
 import re
@@ -12,7 +12,9 @@ import unicodedata
 _EMAIL = re.compile(r"[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[^@\s<>\"',;()\[\]\\]+")
 _CONTROL = ("Cc", "Zl", "Zp")  # control characters (CR, LF, NUL, ESC, DEL…) and Unicode's line breaks
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: int() also reads "²" and "٣", which no form sends
-MAX_INTEGER = 2**63 - 1  # SQLite's largest integer
+MAX_INTEGER = (
+    2**31 - 1
+)  # the largest id or count both engines hold (PostgreSQL's integer; SQLite's is 2**63 - 1)
 
 
 def is_email(text):

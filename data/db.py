@@ -1,21 +1,89 @@
 """The one seam to the database: every model binds to `db` (data/schema.py opens it), and the helpers
-that run work on it: write transactions, connections, selects compiled once."""
+that run work on it: write transactions, connections, selects compiled once, SQL written by hand."""
 
 import functools
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
-from peewee import DatabaseProxy, ForeignKeyAccessor, ForeignKeyField, Model, ModelSelect
-from playhouse.pool import PooledSqliteDatabase
+from peewee import (
+    DatabaseProxy,
+    ForeignKeyAccessor,
+    ForeignKeyField,
+    InterfaceError,
+    Model,
+    ModelSelect,
+    OperationalError,
+    PostgresqlDatabase,
+)
+from playhouse.pool import MaxConnectionsExceeded, PooledSqliteDatabase
+
+from data import postgres
 
 db = DatabaseProxy()
+_shapes = []  # the compiled SQL of every @prepared select, forgotten when another database is bound
+
+
+def bind(database):
+    """Bind every model to `database` (SQLite or PostgreSQL)."""
+    if db.obj is not None and type(db.obj) is not type(database):
+        for shapes in _shapes:
+            shapes.clear()
+    db.initialize(database)
+
+
+def on_postgres():
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+
+
+def unavailable(error):
+    """Whether `error` says PostgreSQL cannot be reached, or is too busy, now: that passes (a 503, not
+    a bug). If so, the pool's idle connections are dropped too: once PostgreSQL has restarted, every
+    one of them is dead, and each would fail once more. (SQLite's file is always there: its errors
+    are failures like any other.)"""
+    if not (isinstance(error, UNAVAILABLE) and on_postgres()):
+        return False
+    db.close_idle()
+    return True
+
+
+def log_failure(logger, what, error):
+    """Log that `what` failed with `error`: one line when the database is unavailable (a traceback
+    would tell nothing more), the traceback otherwise."""
+    if unavailable(error):
+        logger.warning("%s: the database is unavailable (%s)", what, postgres.reason(error))
+    else:
+        logger.error(what, exc_info=error)
 
 
 def write():
-    """A write transaction that takes SQLite's write lock up front, so read-then-write cannot race."""
+    """A write transaction during which no one else writes, so read-then-write cannot race: SQLite's
+    write lock taken up front; on PostgreSQL an advisory lock that every write() takes first (a
+    message's insert takes neither: it decides its own race, data/posting.py)."""
     database = db.obj
     if isinstance(database, PooledSqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
+    return _locked(database)
+
+
+@contextmanager
+def _locked(database):
+    outermost = not database.in_transaction()
+    with database.atomic() as transaction:
+        if outermost:
+            postgres.lock(database, postgres.WRITERS)
+        yield transaction
+
+
+def sql(text):
+    """SQL written by hand with SQLite's ? placeholders, in the bound database's own style."""
+    return text if db.obj.param == "?" else _converted(text)
+
+
+@functools.cache
+def _converted(text):
+    return text.replace("%", "%%").replace("?", "%s")
 
 
 def within_write():
@@ -100,6 +168,7 @@ def prepared(build):
     parameter arguments only as values in the query, never to decide the query's structure.
     """
     shapes = {}
+    _shapes.append(shapes)
 
     @functools.wraps(build)
     def make(*args):

@@ -1,50 +1,21 @@
-"""The organisation's chat logs: full-text search, filters, pages and exports, without Flask.
-
-Messages are indexed in `message_fts` (FTS5 with external content: the text lives in `message`,
-the index holds only tokens), a moment after they are stored (data/search_index.py): a search
-first indexes what is not yet.
-"""
+"""The organisation's chat logs: full-text search (data/search.py), filters, pages and exports,
+without Flask."""
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from peewee import SQL, fn
+from peewee import fn
 
-from data import search_index
+from data import search
 from data.checks import whole_number
-from data.db import db
 from data.models import Agent, Chat, Message, Participant, Queue
 
 PAGE_SIZE = 50
 STATES = ("waiting", "offered", "active", "ended")
-WORD = re.compile(r"\w+\*?")
 # cells a spreadsheet would run as a formula: prefixed with ' in CSV exports
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-# --- the full-text index --------------------------------------------------------------------
-
-
-def match_expression(query):
-    """Turn what a person typed into an FTS5 query: every word must occur; `word*` is a prefix.
-
-    Each word is quoted, so FTS5's own syntax (AND, NEAR, quotes, columns) is never parsed from
-    user input and no search can fail with a syntax error.
-    """
-    terms = []
-    for word in WORD.findall(query or ""):
-        prefix = word.endswith("*")
-        word = word.rstrip("*")
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    return " ".join(terms)
-
-
-def _matching_messages(expression):
-    return SQL("(SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", [expression])
 
 
 # --- filters and pages ----------------------------------------------------------------------
@@ -93,7 +64,7 @@ class Filters:
                 filters.state = state
             else:
                 filters.errors["state"] = "Choose a status from the list."
-        if filters.text and not match_expression(filters.text):
+        if filters.text and not search.words(filters.text):
             filters.errors["q"] = "Search for at least one word."
         return filters
 
@@ -124,10 +95,8 @@ def find_chats(filters):
         chats = chats.where(Chat.created_at <= datetime.combine(filters.until, time.max))  # 9999-12-31 too
     if filters.state is not None:
         chats = chats.where(Chat.state == filters.state)
-    expression = match_expression(filters.text)
-    if expression:
-        search_index.catch_up()
-        found = Message.select(Message.chat).where(Message.id.in_(_matching_messages(expression)))
+    if search.words(filters.text):
+        found = Message.select(Message.chat).where(search.matching(filters.text))
         chats = chats.where(Chat.id.in_(found))
     return chats
 
@@ -166,7 +135,7 @@ def page_of(filters, number=1, size=PAGE_SIZE):
         .group_by(Message.chat)
         .tuples()
     )
-    snippets = _snippets(ids, match_expression(filters.text))
+    snippets = search.snippets(ids, filters.text)
     rows = [
         {
             "chat": c,
@@ -193,37 +162,6 @@ def agents_of(chat_ids):
         if name not in names.setdefault(chat_id, []):
             names[chat_id].append(name)
     return names
-
-
-def _snippets(chat_ids, expression):
-    """The first matching message of each chat, as (before, match, after) pieces of plain text.
-
-    FTS5's snippet() marks matches with control characters that cannot occur in a stored message
-    (the web layer escapes the pieces and wraps the matches in <mark>).
-    """
-    if not expression or not chat_ids:
-        return {}
-    search_index.catch_up()
-    cursor = db.execute_sql(
-        "SELECT m.chat_id, snippet(message_fts, 0, char(2), char(3), '…', 12) "
-        "FROM message_fts JOIN message AS m ON m.id = message_fts.rowid "
-        f"WHERE message_fts MATCH ? AND m.chat_id IN ({','.join('?' * len(chat_ids))}) "
-        "ORDER BY m.chat_id, m.seq",
-        [expression, *chat_ids],
-    )
-    found = {}
-    for chat_id, snippet in cursor.fetchall():
-        found.setdefault(chat_id, _split_marks(snippet))
-    return found
-
-
-def _split_marks(snippet):
-    """'a \\x02b\\x03 c' -> [("a ", False), ("b", True), (" c", False)]."""
-    pieces = []
-    for i, part in enumerate(re.split("[\x02\x03]", snippet)):
-        if part:
-            pieces.append((part, i % 2 == 1))
-    return pieces
 
 
 # --- exports --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ log = logging.getLogger("parley.mail")
 
 SMTP_TIMEOUT = 20  # seconds for one connection to the mail server
 RATE_WINDOW = timedelta(hours=1)
+CLAIM = timedelta(seconds=3 * SMTP_TIMEOUT)  # a mail whose sender died is tried again after this
 
 
 @dataclass
@@ -158,14 +159,29 @@ def _another_address(chat, address):
 
 
 def due(at=None):
-    """Mails to try now, oldest first."""
-    return list(
+    """Mails to try now, oldest first, each claimed for this caller: a mail sender in another process
+    does not try the same mail (it would go twice), nor until CLAIM has passed, should this one die."""
+    at = at or now()
+    found = list(  # read whole before claiming: SQLite refuses a write on a connection still reading
         TranscriptMail.select()
-        .where(
-            TranscriptMail.state.in_(("pending", "retrying")) & (TranscriptMail.next_try_at <= (at or now()))
-        )
+        .where(TranscriptMail.state.in_(("pending", "retrying")) & (TranscriptMail.next_try_at <= at))
         .order_by(TranscriptMail.next_try_at, TranscriptMail.id)
         .limit(50)
+    )
+    return [mail for mail in found if _claim(mail, at)]
+
+
+def _claim(mail, at):
+    """Move the mail's next try past the claim, if no one else did since it was read."""
+    return (
+        TranscriptMail.update(next_try_at=at + CLAIM)
+        .where(
+            (TranscriptMail.id == mail.id)
+            & (TranscriptMail.next_try_at == mail.next_try_at)
+            & TranscriptMail.state.in_(("pending", "retrying"))
+        )
+        .execute()
+        == 1
     )
 
 

@@ -1,6 +1,6 @@
 """Who is in which chat: joining one, the one check of being in it, and who hears of its changes."""
 
-from data.db import db, prepared
+from data.db import db, prepared, sql
 from data.models import Participant
 
 
@@ -31,7 +31,7 @@ def _participation(chat, agent, ever):
 def related_agents(chat_id):
     """Agents whose console shows, or showed, the chat: they hear of every change to the chat itself
     (its messages go to the consoles that show it, views.live)."""
-    return {agent_id for (agent_id,) in db.execute_sql(RELATED_AGENTS, (chat_id, chat_id))}
+    return {agent_id for (agent_id,) in db.execute_sql(sql(RELATED_AGENTS), (chat_id, chat_id))}
 
 
 # asked on every message: one statement, written once

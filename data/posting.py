@@ -4,8 +4,10 @@ the system. Each insert checks, in the same statement, that its sender may still
 
 from contextlib import nullcontext
 
+from peewee import IntegrityError
+
 from data.changes import Changes, NoSuchChat, RoutingError, SignedOut
-from data.db import db, within_write
+from data.db import db, on_postgres, sql, within_write
 from data.models import Agent, Attachment, Chat, Message, now
 
 
@@ -76,7 +78,11 @@ def _store(message, files, changes, insert, condition):
     same statement, so nothing can change in between; None if it stored nothing. The full-text index
     follows by trigger (data/search_index.py): only a message with files needs a transaction of its own."""
     with within_write() if files else nullcontext():
-        stored = db.execute_sql(insert, (*_insert_params(message), *condition)).fetchone()
+        params = (*_insert_params(message), *condition)
+        if on_postgres():
+            stored = _insert_on_postgres(sql(insert), params)
+        else:
+            stored = db.execute_sql(insert, params).fetchone()
         if stored is None:
             return None
         message.id, message.seq, *sender = stored
@@ -87,6 +93,20 @@ def _store(message, files, changes, insert, condition):
     if changes is not None:
         changes.logs.add(message.chat_id)
     return message
+
+
+def _insert_on_postgres(insert, params):
+    """Run `insert` where, unlike SQLite, two messages of one chat can be stored at once: both may read
+    the same MAX(seq), and the later fails on the unique (chat, seq) and is tried again (reading the
+    earlier now). Within a transaction a savepoint keeps that failure from ending the transaction."""
+    while True:
+        try:
+            with db.savepoint() if db.in_transaction() else nullcontext():
+                return db.execute_sql(insert, params).fetchone()
+        except IntegrityError as e:
+            diag = getattr(e.__context__, "diag", None)  # peewee raises its own over the driver's
+            if diag is None or diag.constraint_name != SEQ_INDEX:
+                raise
 
 
 def _not_stored(chat, key):
@@ -116,13 +136,16 @@ _IN = (
     ' p."chat_id" = ? AND p."agent_id" = ? AND p."left_at" IS NULL AND c."state" != \'ended\')'
 )
 _SESSION = 'EXISTS (SELECT 1 FROM "agent" WHERE "id" = ? AND "enabled" AND "session_version" = ?)'
-INSERT_MESSAGE = _INSERT.format(condition="1", more="")
+INSERT_MESSAGE = _INSERT.format(condition="TRUE", more="")
 INSERT_WHILE_OPEN = _INSERT.format(condition=_OPEN, more="")  # the chatter's: not after the chat ended
 INSERT_WHILE_IN = _INSERT.format(condition=_IN, more="")  # an agent's: only while in the chat, and it is open
 # an agent's from a console's socket: also only while its session lasts, and returning the sender's name
 INSERT_IN_SESSION = _INSERT.format(
     condition=f"{_IN} AND {_SESSION}", more=', (SELECT "name" FROM "agent" WHERE "id" = "message"."agent_id")'
 )
+
+
+SEQ_INDEX = "message_chat_id_seq"  # the unique (chat, seq) of Message.Meta.indexes, as peewee names it
 
 
 def _insert_params(m):

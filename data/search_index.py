@@ -1,13 +1,27 @@
-"""The full-text index of messages (SQLite's FTS5 over message.text), kept a moment behind.
+"""The full-text index of messages: SQLite's FTS5 over message.text, kept a moment behind, or on
+PostgreSQL a GIN index of each message's words, which PostgreSQL keeps itself (data/search.py asks them).
 
-Indexing a message in its own transaction doubled what storing it cost (FTS5 writes a segment per
+On SQLite, indexing a message in its own transaction doubled what storing it cost (FTS5 writes a segment per
 transaction), and a message is stored on the path between the sender and the other side. So the
 index follows in batches: `catch_up()` indexes every message above a watermark, once per tick of
 the routing timer and before every search, so a search never misses a message already stored.
 Triggers keep what is indexed right when a message is deleted or its text changes.
 """
 
-from data.db import db, write
+from peewee import PostgresqlDatabase
+
+from data.db import db, on_postgres, write
+
+# PostgreSQL's text search configuration: English word forms (Snowball's Porter stemmer, as FTS5's
+# porter tokenizer) and, as in FTS5, no stop words, so "the" or "not" can be searched for
+CONFIG = "parley"
+TSVECTOR = f"to_tsvector('{CONFIG}', text)"  # the index's expression: a search must use this one
+POSTGRES_SEARCH = (
+    "CREATE TEXT SEARCH DICTIONARY parley_english (TEMPLATE = snowball, Language = english)",
+    f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english)",
+    f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR"
+    " asciiword, word, asciihword, hword, hword_asciipart, hword_part WITH parley_english",
+)
 
 # the highest message id indexed; every message at or below it is in the index
 WATERMARK = "message_fts_indexed"
@@ -30,6 +44,9 @@ TRIGGERS = (
 
 def create(database):
     """Make the index, or bring one made by an older Parley (indexed by an insert trigger) up to date."""
+    if isinstance(database, PostgresqlDatabase):
+        _create_postgres(database)
+        return
     exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'").fetchone()
     with database.atomic():
         if not exists:
@@ -49,9 +66,21 @@ def create(database):
             database.execute_sql(trigger)
 
 
+def _create_postgres(database):
+    """The configuration and the index: built from the messages already stored, then kept by PostgreSQL."""
+    found = database.execute_sql(
+        "SELECT 1 FROM pg_ts_config WHERE cfgname = %s AND cfgnamespace = current_schema()::regnamespace",
+        (CONFIG,),
+    ).fetchone()
+    if not found:
+        for statement in POSTGRES_SEARCH:
+            database.execute_sql(statement)
+    database.execute_sql(f"CREATE INDEX IF NOT EXISTS message_search ON message USING GIN ({TSVECTOR})")
+
+
 def catch_up():
-    """Index the messages stored since the last catch-up, in one transaction."""
-    if _pending() is None:  # the usual case: no write lock taken
+    """Index the messages stored since the last catch-up, in one transaction (SQLite's only)."""
+    if on_postgres() or _pending() is None:  # the usual case: no write lock taken
         return
     with write():
         pending = _pending()  # again, now that no one else can write

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, copy_current_request_context, current_app, has_request_context, request
 
-from data.db import connection, db
+from data.db import connection, db, log_failure
 from live.adapter import Connection, prepare_upgrade
 from live.bus import hub
 from live.events import Log
@@ -157,8 +157,8 @@ class PageSocket:
             with connection():
                 html = produce(*args)
             self._send(html, within)
-        except Exception:  # noqa: BLE001 - the browser reconnects and resyncs from the database
-            current_app.logger.exception("socket sender failed")
+        except Exception as e:  # noqa: BLE001 - the browser reconnects and resyncs from the database
+            log_failure(current_app.logger, "socket sender failed", e)
             self.close(1011)
 
     def _send(self, html, within=None):
@@ -185,8 +185,8 @@ class PageSocket:
                     time.sleep(0)
                     if answer:
                         self.reply(answer)
-            except Exception:  # noqa: BLE001 - never into the socket's reader; the page reconnects
-                current_app.logger.exception("socket notice failed")
+            except Exception as e:  # noqa: BLE001 - never into the socket's reader; the page reconnects
+                log_failure(current_app.logger, "socket notice failed", e)
                 self.close(1011)
 
         return handle

@@ -6,7 +6,7 @@ import threading
 import time
 
 from data import left_mail, mail, retention, routing, search_index
-from data.db import connection
+from data.db import connection, log_failure, unavailable
 from live.announce import announce
 from live.bus import hub
 from live.events import MailStatus
@@ -77,11 +77,15 @@ def mail_queued():
 
 def _forever(app, name, failed, work, wait):
     def loop():
+        down = False  # the database was unavailable last time: said once per outage, not every turn
         while True:
             try:
                 work()
-            except Exception:  # noqa: BLE001 - a timer must outlive any one failure
-                app.logger.exception(failed)
+                down = False
+            except Exception as e:  # noqa: BLE001 - a timer must outlive any one failure
+                if not (down and unavailable(e)):
+                    log_failure(app.logger, failed, e)
+                down = unavailable(e)
             wait()
 
     threading.Thread(target=loop, name=name, daemon=True).start()

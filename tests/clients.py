@@ -275,5 +275,16 @@ def fetch(url):
 
 def rows(server, sql, *args):
     """Read the server's database directly: what was stored, whatever the pages say."""
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db:
+    return run_sql(server, sql, *args)
+
+
+def run_sql(server, sql, *args):
+    """Run `sql` (with ? placeholders) on the server's database, SQLite or PostgreSQL; the rows."""
+    if server.database_url:
+        import psycopg
+
+        with psycopg.connect(server.database_url, autocommit=True) as db:
+            cursor = db.execute(sql.replace("?", "%s"), args)
+            return cursor.fetchall() if cursor.description else []
+    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db, db:
         return db.execute(sql, args).fetchall()

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a fresh SQLite file per test."""
+"""Fixtures shared by every test: a fresh database per test, a SQLite file or (for the tests of a module
+marked `both_engines`, run once on each) a PostgreSQL database."""
 
 import os
 import random
@@ -16,11 +17,72 @@ import pytest
 from data import timing
 from data.schema import open_database
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    """Run each test of a module marked `both_engines` that uses a database on each engine."""
+    if metafunc.definition.get_closest_marker("both_engines") and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
 
 @pytest.fixture
-def database(tmp_path):
-    """A new database file in a temporary folder, bound to every model."""
-    database = open_database(str(tmp_path / "data"))
+def engine(request):
+    """The engine of the test's database: "sqlite" unless the test runs on both."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for this test process (a pytest-xdist worker), started when first asked."""
+    from services import Postgres
+
+    server = Postgres().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_templates(postgres_server, tmp_path_factory):
+    """Databases copied for each test: "parley_empty" with Parley's tables, "parley_org" with
+    tests/org.toml loaded."""
+    empty = postgres_server.create_database("parley_empty")
+    open_database(str(tmp_path_factory.mktemp("pg-empty")), empty).close_all()
+    org = Parley(
+        tmp_path_factory.mktemp("pg-org"), database_url=postgres_server.create_database("parley_org")
+    )
+    org.load()
+    return postgres_server
+
+
+@pytest.fixture
+def postgres_database(request):
+    """new() makes a database copied from a template (a whole copy is faster than making the tables);
+    each is dropped after the test. Its URL."""
+    made = []
+
+    def new(template="parley_empty"):
+        server = request.getfixturevalue("postgres_templates")
+        name = f"test_{os.getpid()}_{len(made)}_{random.randrange(1 << 30)}"
+        server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        made.append((server, name))
+        return server.url(name)
+
+    yield new
+    for server, name in made:
+        server.psql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(engine, postgres_database):
+    """The test's database: empty for the SQLite file in the data folder, or a new PostgreSQL one's URL."""
+    return postgres_database() if engine == "postgresql" else ""
+
+
+@pytest.fixture
+def database(tmp_path, database_url):
+    """A new database in a temporary folder, bound to every model."""
+    database = open_database(str(tmp_path / "data"), database_url)
     database.connect(reuse_if_open=True)
     yield database
     database.close()
@@ -95,8 +157,9 @@ class Parley:
 
     # leave_grace: a chatter whose page never connected counts as gone after it, and most tests drive
     # chatters over HTTP alone; 60 s, not the server's 10, so that a slow machine never takes one away
-    def __init__(self, folder, offer_timeout=30, leave_grace=60, env=None):
+    def __init__(self, folder, offer_timeout=30, leave_grace=60, env=None, database_url=""):
         self.folder = folder
+        self.database_url = database_url  # "": the SQLite file in `folder`
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(
@@ -105,6 +168,8 @@ class Parley:
             PARLEY_OFFER_TIMEOUT=str(offer_timeout),
             PARLEY_LEAVE_GRACE=str(leave_grace),
         )
+        if database_url:
+            self.env["PARLEY_DATABASE_URL"] = database_url
         self.env.update(env or {})
         self.process = None
         self.log = folder.parent / f"server-{self.port}.log"
@@ -170,14 +235,17 @@ def org_database(tmp_path_factory):
 
 
 @pytest.fixture
-def start_server(tmp_path, org_database):
-    """Start a fresh server; settings (offer_timeout, leave_grace, env) may be passed."""
+def start_server(tmp_path, request, engine, postgres_database):
+    """Start a fresh server on the test's engine; settings (offer_timeout, leave_grace, env) may be passed."""
     servers = []
 
     def start(**settings):
+        if engine == "postgresql":
+            settings.setdefault("database_url", postgres_database("parley_org"))
         server = Parley(tmp_path / f"data{len(servers)}", **settings)
         server.folder.mkdir()
-        shutil.copy(org_database, server.folder / "parley.db")
+        if not server.database_url:
+            shutil.copy(request.getfixturevalue("org_database"), server.folder / "parley.db")
         servers.append(server.start())
         return server
 

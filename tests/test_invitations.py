@@ -28,6 +28,8 @@ from data.models import (
     now,
 )
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 # --- the organisation ---------------------------------------------------------------------------
 
 

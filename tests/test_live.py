@@ -16,6 +16,8 @@ from conftest import Parley, wait_for
 from live.adapter import LockedSocket
 from server import GRACEFUL_TIMEOUT
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 
 def active_chat(server, people, name="Vera Visitor"):
     """Ann on the Support desk with an accepted chat from a chatter: (ann, chatter, chat id)."""
@@ -322,7 +324,7 @@ def restart(server, **settings):
     """Stop `server` and start a new Parley on the same data folder (and a new port)."""
     server.stop()
     assert server.process.returncode == 0
-    again = Parley(server.folder, **settings)
+    again = Parley(server.folder, database_url=server.database_url, **settings)
     return again.start()
 
 

@@ -22,6 +22,8 @@ from data.logs import Filters, find_chats, page_of
 from data.models import Agent, Attachment, Chat, Message, Offer, Participant, Queue, now
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 DAY = timedelta(days=1)
 
 
@@ -143,6 +145,16 @@ def test_search_snippet_marks_the_matching_words(seed):
     pieces = page.rows[0]["snippet"]
     assert ("parcel", True) in pieces
     assert "".join(p for p, _ in pieces) == text
+
+
+def test_a_long_message_is_cut_to_a_few_words_around_the_match(seed):
+    before, after = (" ".join(f"{word}{n}" for n in range(40)) for word in ("early", "late"))
+    seed.chat("Pam", days_ago(1), lines=[("chatter", f"{before} parcels {after}")])
+    pieces = page_of(Filters(text="parcel")).rows[0]["snippet"]
+    assert ("parcels", True) in pieces
+    shown = "".join(p for p, _ in pieces)
+    assert shown.startswith("…") and shown.endswith("…")
+    assert len(shown.split()) <= 12
 
 
 def test_messages_stored_before_the_index_existed_are_indexed(tmp_path):
@@ -347,7 +359,7 @@ def test_delete_chatter_deletes_their_ended_chats_and_keeps_open_ones(seed):
 @pytest.fixture
 def seeded(server):
     """The server's database, opened from this process to seed chats; closed again afterwards."""
-    database = open_database(str(server.folder))
+    database = open_database(str(server.folder), server.database_url)
     with connection():
         support = Queue.get(Queue.name == "Support")
         sales = Queue.get(Queue.name == "Sales")

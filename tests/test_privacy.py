@@ -11,7 +11,10 @@ import email.policy
 import json
 import re
 
+import pytest
 from conftest import wait_for
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 
 # what only agents may read: unique markers in private messages, and the private system lines
 SECRETS = ("SECRET-ALONE", "SECRET-BEN", "SECRET-AFTER-ANSWER", "SECRET-CONFERENCE")

@@ -25,6 +25,8 @@ from data.models import (
 )
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 # --- the organisation every test starts from ------------------------------------------------
 
 
@@ -399,6 +401,32 @@ def test_accept_racing_the_chatter_leaving_has_one_consistent_outcome(org):
     assert dispatch.agent_load(ann) == 0
 
 
+def test_two_tickers_at_once_expire_an_offer_once_and_offer_its_chat_once(org):
+    """As when two server processes tick at the same moment: the database lets one act."""
+    ann = org.on("ann")
+    ben = org.on("ben", idle_since=now() + timedelta(hours=1))
+    chat = start(org.support)
+    offer = offer_of(chat)
+    at = later(timing.settings.offer_timeout + 1)
+    results = run_in_threads(*[lambda: routing.tick(at=at)] * 4)
+    assert [kind for kind, _ in results] == ["ok"] * 4, results
+    assert [ann.id in changes.agents for _, changes in results].count(True) == 1
+    assert fresh(offer).state == "expired" and fresh(ann).status == "paused"
+    assert holder(chat) == ben.id
+    assert Offer.select().where(Offer.chat == chat).count() == 2
+
+
+def test_two_tickers_at_once_see_a_departed_chatter_leave_once(org):
+    ann = org.on("ann")
+    chat = start(org.support)
+    connect(chat, ann)
+    routing.chatter_away(chat)
+    at = later(timing.settings.leave_grace + 1)
+    results = run_in_threads(*[lambda: routing.tick(at=at)] * 4)
+    assert [kind for kind, _ in results] == ["ok"] * 4, results
+    assert texts(chat).count(f"Visitor {chat.id} left the chat.") == 1
+
+
 def test_accept_racing_the_deadline_has_one_consistent_outcome(org):
     ann = org.on("ann")
     ben = org.on("ben", idle_since=now() + timedelta(hours=1))
@@ -546,7 +574,7 @@ def test_expired_offer_with_only_that_agent_waits_for_them_to_resume(org):
     assert holder(chat) == ann.id
 
 
-def test_offer_deadline_survives_a_restart(org, database, tmp_path):
+def test_offer_deadline_survives_a_restart(org, database, database_url, tmp_path):
     ann = org.on("ann")
     ben = org.on("ben", idle_since=now() + timedelta(hours=1))
     chat = start(org.support)
@@ -554,7 +582,7 @@ def test_offer_deadline_survives_a_restart(org, database, tmp_path):
     assert offer.agent_id == ann.id
     # the process dies: every connection goes, nothing in memory survives but the file
     database.close_all()
-    reopened = open_database(str(tmp_path / "data"))
+    reopened = open_database(str(tmp_path / "data"), database_url)
     try:
         with connection():
             assert fresh(offer).state == "pending"

@@ -3,13 +3,14 @@ with the reason and the key (so the page gives the text back), never from a sess
 
 import json
 import re
-import sqlite3
-from contextlib import closing
 
+import pytest
 import websocket
-from clients import rows
+from clients import rows, run_sql
 from conftest import wait_for
 from test_live import active_chat, texts
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 
 
 def sent(text, key, **more):
@@ -191,15 +192,14 @@ def test_a_console_message_carries_the_agent_s_name_now_and_not_once_disabled(se
     page.wait_for_seq(chat, 2)
     assert '<span class="who">Ann &lt;b&gt;Renamed&lt;/b&gt;</span>' in page.text()
 
-    change(server, "UPDATE agent SET enabled = 0 WHERE username = 'ann'")
+    change(server, "UPDATE agent SET enabled = false WHERE username = 'ann'")
     console.send(sent("Disabled now", "disabled-key-1", chat=chat))
     refusal(console, "disabled-key-1", "You are signed out.", f"alert-{chat}")
     assert "Disabled now" not in said(server, chat)
 
 
 def change(server, sql):
-    with closing(sqlite3.connect(server.folder / "parley.db", timeout=10)) as db, db:
-        db.execute(sql)
+    run_sql(server, sql)
 
 
 def test_a_browser_that_reads_nothing_does_not_hold_up_the_other_side(start_server, people):

@@ -3,6 +3,7 @@ outbox, retried when sending fails and reported to the chatter, rate-limited, sa
 injection, and never holding a private message or file."""
 
 import re
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -13,6 +14,8 @@ from clients import rows
 from conftest import free_port, wait_for
 
 from data import mail
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 
 FROM = "help@shop.example"
 PUBLIC = ("Hello Carl, how can I help?", "My parcel has not arrived.", "Which do you prefer?")
@@ -326,6 +329,21 @@ def test_build_message_refuses_line_breaks_in_any_header(field, value):
     values = {"to": "a@example.com", "subject": "Transcript", "sender": "parley@localhost", **{field: value}}
     with pytest.raises(mail.MailRefused):
         mail.build_message(values["to"], values["subject"], "body", values["sender"])
+
+
+def test_mail_senders_in_two_processes_at_once_take_each_mail_once(database):
+    from test_routing import run_in_threads
+
+    from data.models import Chat, Queue
+
+    chats = [Chat.create(queue=Queue.create(name=f"Q{n}", slug=f"q{n}"), state="ended") for n in range(3)]
+    queued = {mail.queue_transcript(chat, "carl@example.com").id for chat in chats for _ in range(2)}
+    results = run_in_threads(*[mail.due] * 3)
+    taken = [m.id for kind, found in results for m in found]
+    assert sorted(taken) == sorted(queued)  # every mail once
+    assert mail.due() == []  # and claimed: not again until the claim has passed
+    later = mail.now() + mail.CLAIM + timedelta(seconds=1)
+    assert {m.id for m in mail.due(at=later)} == queued  # a sender that died leaves them to another
 
 
 def test_smtp_urls():

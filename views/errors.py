@@ -4,16 +4,19 @@ Ids in URLs are checked against what the database can hold: /offers/<10**30>/acc
 not a query that overflows.
 """
 
-from flask import render_template
+from flask import current_app, render_template, request, session
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import IntegerConverter
 
 from data.checks import MAX_INTEGER
+from data.db import UNAVAILABLE, log_failure, on_postgres
 from views.fragments import htmx_request
 
 MESSAGES = {
     413: "Nothing was sent: at most 5 files can go with a message, each at most 20 MB.",
     500: "Something went wrong on our side, and what you asked may not have been done. "
     "Please try again in a moment.",
+    503: "Parley cannot reach its database just now. Please try again in a moment.",
 }
 
 
@@ -28,6 +31,9 @@ def init_app(app):
     app.url_map.converters["int"] = DatabaseId  # before the blueprints' routes are bound
     for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, error_page)
+    if on_postgres():  # a server of its own, which may be restarting (SQLite's file is always there)
+        for error in UNAVAILABLE:
+            app.register_error_handler(error, unavailable_page)
 
 
 def error_page(error):
@@ -41,3 +47,19 @@ def show(error):
     if htmx_request():
         return render_template("partials/error.html", message=error.description)
     return render_template("error.html", error=error)
+
+
+def unavailable_page(error):
+    """The database cannot be reached (PostgreSQL restarting) or is too busy now: 503, try again soon.
+    A request that failed stored nothing, so nothing a page was told had been stored is lost."""
+    log_failure(current_app.logger, f"{request.method} {request.path}", error)
+    page = ServiceUnavailable(MESSAGES[503])
+    # rendered without the context processors: flask-login's would ask the database for the user
+    templates = current_app.jinja_env
+    if htmx_request():
+        body = templates.get_template("partials/error.html").render(message=page.description)
+    else:
+        body = templates.get_template("error.html").render(
+            error=page, csrf_token=lambda: session.get("csrf", "")
+        )
+    return body, 503, {"Retry-After": "5"}

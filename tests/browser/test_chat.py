@@ -2,11 +2,13 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from .conftest import accept, message_box, messages, panel, say, screenshot, tab
 
 
+@pytest.mark.both_engines  # one whole chat in a browser through PostgreSQL too
 def test_offer_accept_and_talk_both_ways(server, agent_page, chatter_page):
     ann = agent_page(server, "ann")
     carl = chatter_page(server, "Carl Chatter", email="carl@example.com")
