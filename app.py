@@ -84,6 +84,10 @@ def create_app(background=False, **overrides):
     app.config["SOCK_SERVER_OPTIONS"] = SOCKET_OPTIONS
     live.sock.init_app(app)
     if background:
+        if app.config["BUS_URL"]:
+            from live import redis_bus
+
+            redis_bus.start(app, app.config["BUS_URL"])
         timers.start(app)
         left_messages.start_wait_watch(app)
     return app

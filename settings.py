@@ -6,7 +6,7 @@ import secrets
 
 from limits import parse_many as parse_rates
 
-from data import frame_origins, postgres
+from data import bus_url, frame_origins, postgres
 from data.mail import parse_smtp_url
 
 
@@ -19,6 +19,7 @@ def settings_from_env():
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
         "DATABASE_URL": database_url(os.environ.get("PARLEY_DATABASE_URL", "").strip()),
+        "BUS_URL": env_bus_url(os.environ.get("PARLEY_BUS_URL", "").strip()),
         "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
         "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
@@ -31,7 +32,6 @@ def settings_from_env():
         # what a trusted proxy says of the client (its address, HTTPS) is believed; none by default
         "TRUSTED_PROXIES": count("PARLEY_TRUSTED_PROXIES", "0"),
         # limits on the doors (views/limits.py, docs/SECURITY.md)
-        "LIMITS_STORAGE": limits_storage(os.environ.get("PARLEY_BUS_URL", "").strip()),
         "LIMIT_SIGNIN_USER": rates("PARLEY_LIMIT_SIGNIN_USER", "5 per minute; 20 per hour"),
         "LIMIT_SIGNIN_ADDRESS": rates("PARLEY_LIMIT_SIGNIN_ADDRESS", "20 per minute; 100 per hour"),
         "LIMIT_CHAT_STARTS": rates("PARLEY_LIMIT_CHAT_STARTS", "10 per minute"),
@@ -48,6 +48,16 @@ def database_url(text):
             postgres.check_url(text)
         except ValueError as e:
             raise SettingError(f"PARLEY_DATABASE_URL: {e}") from None
+    return text
+
+
+def env_bus_url(text):
+    """PARLEY_BUS_URL: empty for one process (its events stay in it), or redis://…"""
+    if text:
+        try:
+            bus_url.check_url(text)
+        except ValueError as e:
+            raise SettingError(f"PARLEY_BUS_URL: {e}") from None
     return text
 
 
@@ -110,11 +120,6 @@ def rates(name, default):
     return text
 
 
-def limits_storage(bus_url):
-    """Where limits are counted: the Redis of PARLEY_BUS_URL (shared by every process), else memory."""
-    return bus_url if bus_url.startswith(("redis://", "rediss://")) else "memory://"
-
-
 def secret_key(folder):
     """PARLEY_SECRET_KEY, or one generated once and kept in the data folder."""
     key = os.environ.get("PARLEY_SECRET_KEY")
@@ -123,8 +128,17 @@ def secret_key(folder):
     path = os.path.join(folder, "secret_key")
     if not os.path.exists(path):
         os.makedirs(folder, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written whole under another name, then linked: processes starting at once on one shared
+        # folder all read the one key that was linked first
+        made = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(made, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.remove(made)
     with open(path) as f:
         return f.read().strip()

@@ -3,9 +3,10 @@
 Channels: "chat:12" (the chatter's pages of chat 12), "agent:3" (agent 3's consoles), "shown:12" (the
 consoles showing chat 12: its messages and typing go there), "supervisors".
 
-`Bus` is the interface; `Hub`, in this process, is the one implementation while Parley runs as one
-process. A bus between processes (Redis pub/sub) implements the same three methods: it sends each
-event on (live.events.to_json) and hands what comes back to the hub of its own process.
+`Bus` is the interface; `Hub`, in this process, implements it. With several processes the hub has a
+relay (live/redis_bus.py, Redis pub/sub): what the hub publishes reaches its own listeners at once and
+goes on to the other processes as JSON (live.events.to_json), whose relays hand it to their hub's
+`deliver`. The relay hears a channel while this process has a listener on it.
 """
 
 import threading
@@ -29,16 +30,32 @@ class Bus(Protocol):
     def publish(self, channel: str, event: Event) -> None: ...
 
 
+class Relay(Protocol):
+    """The bus between processes that a hub hands its events to (live/redis_bus.py)."""
+
+    def hear(self, channel: str) -> None:
+        """Hear the other processes' events on `channel` from now on (back before reading anything)."""
+
+    def forget(self, channel: str) -> None:
+        """Stop hearing `channel` if this process has no listener on it any more."""
+
+    def send(self, channel: str, event: Event) -> None:
+        """Hand `event` to the other processes, without waiting on them."""
+
+
 class Hub:
     """Channels to the sockets of this process that listen on them, behind a lock."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._channels = defaultdict(set)
+        self.relay = None  # a Relay when PARLEY_BUS_URL names one
 
     def subscribe(self, channel, listener):
         with self._lock:
             self._channels[channel].add(listener)
+        if self.relay is not None:
+            self.relay.hear(channel)
 
     def unsubscribe(self, channel, listener):
         with self._lock:
@@ -46,9 +63,28 @@ class Hub:
             listeners.discard(listener)
             if not listeners:
                 self._channels.pop(channel, None)
-            return len(listeners)
+            left = len(listeners)
+        if not left and self.relay is not None:
+            self.relay.forget(channel)
+        return left
+
+    def listened(self, channel):
+        """Whether a listener of this process listens on `channel`."""
+        with self._lock:
+            return channel in self._channels
+
+    def channels(self):
+        """The channels this process's listeners listen on."""
+        with self._lock:
+            return list(self._channels)
 
     def publish(self, channel, event):
+        if self.relay is not None:  # first: the other processes' sockets need not wait for ours
+            self.relay.send(channel, event)
+        self.deliver(channel, event)
+
+    def deliver(self, channel, event):
+        """Hand `event` to this process's listeners on `channel` alone."""
         with self._lock:
             targets = list(self._channels.get(channel, ()))
         for listener in targets:  # outside the lock: delivering may write to a browser, or subscribe

@@ -43,6 +43,17 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
+def redis_server():
+    """One Redis server for this test process, started when first asked; each test takes a database
+    number of its own (Redis.new_url), which keeps Parley's channels and limits apart."""
+    from services import Redis
+
+    server = Redis().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="session")
 def postgres_templates(postgres_server, tmp_path_factory):
     """Databases copied for each test: "parley_empty" with Parley's tables, "parley_org" with
     tests/org.toml loaded."""
@@ -137,6 +148,11 @@ def listens_on(pid, port):
     return any(os.readlink(fd) in inodes for fd in fds.iterdir())
 
 
+def children(pid):
+    """The processes `pid` started (a server's workers)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def wait_for(condition, timeout=10.0, interval=0.05, message="condition"):
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -157,8 +173,9 @@ class Parley:
 
     # leave_grace: a chatter whose page never connected counts as gone after it, and most tests drive
     # chatters over HTTP alone; 60 s, not the server's 10, so that a slow machine never takes one away
-    def __init__(self, folder, offer_timeout=30, leave_grace=60, env=None, database_url=""):
+    def __init__(self, folder, offer_timeout=30, leave_grace=60, env=None, database_url="", workers=1):
         self.folder = folder
+        self.workers = workers
         self.database_url = database_url  # "": the SQLite file in `folder`
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -186,7 +203,7 @@ class Parley:
     def start(self):
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                self.command("serve", "--port", str(self.port)),
+                self.command("serve", "--port", str(self.port), "--workers", str(self.workers)),
                 cwd=self.cwd,
                 env=self.env,
                 stdout=log,

@@ -6,6 +6,7 @@ tests/run installs the packages when missing; here they are only found and start
 
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from conftest import free_port, wait_for
+from conftest import ROOT, free_port, wait_for
 
 AS_ROOT = os.geteuid() == 0
 
@@ -136,15 +137,22 @@ class Redis(Service):
         self.folder = tempfile.mkdtemp(prefix="parley-redis-")
         self.port = free_port()
 
+        self.used = 0
+
     def start(self):
         command = [self.server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--databases", "1000"]
         self._start(command, self.port, "Redis")
         return self
 
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def new_url(self):
+        """The URL of a database number no test used: Parley's channels and limits are apart by it."""
+        self.used += 1
+        return f"redis://127.0.0.1:{self.port}/{self.used}"
 
 
 NGINX_CONFIG = """
@@ -166,16 +174,15 @@ http {{
 
 
 class Nginx(Service):
-    """nginx with the `http {}` body given (an upstream and a server, as docs/SCALING.md shows)."""
+    """nginx in front of Parley processes, with the configuration docs/SCALING.md gives."""
 
-    def __init__(self, body):
+    def __init__(self, ports):
         self.binary = _program("/usr/sbin/nginx", "nginx-light")
         self.folder = tempfile.mkdtemp(prefix="parley-nginx-")
         self.port = free_port()
         self.config = os.path.join(self.folder, "nginx.conf")
-        Path(self.config).write_text(
-            NGINX_CONFIG.format(folder=self.folder, body=body.format(port=self.port))
-        )
+        body = documented_config(self.port, ports)
+        Path(self.config).write_text(NGINX_CONFIG.format(folder=self.folder, body=body))
 
     def start(self):
         self._start([self.binary, "-c", self.config, "-p", self.folder], self.port, "nginx")
@@ -184,3 +191,15 @@ class Nginx(Service):
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+
+def documented_config(port, upstreams):
+    """docs/SCALING.md's nginx configuration, listening on `port` in front of the `upstreams` ports."""
+    text = (ROOT / "docs" / "SCALING.md").read_text()
+    block = re.search(r"```nginx\n(.*?)```", text, re.DOTALL).group(1)
+    listen = "    listen 80;\n"
+    documented = re.findall(r"    server 127\.0\.0\.1:\d+ (.*);\n", block)
+    assert listen in block and documented, "docs/SCALING.md's nginx block lost its listen or servers"
+    servers = "".join(f"    server 127.0.0.1:{p} {documented[0]};\n" for p in upstreams)
+    block = re.sub(r"(    server 127\.0\.0\.1:\d+ .*;\n)+", servers, block)
+    return block.replace(listen, f"    listen 127.0.0.1:{port};\n")

@@ -20,7 +20,9 @@ limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def init_app(app):
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["LIMITS_STORAGE"]
+    # in the Redis of the bus, every process counts in one place; while it is away, each in its memory
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["BUS_URL"] or "memory://"
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     limiter.init_app(app)
 
 
