@@ -8,7 +8,7 @@ import tomllib
 
 import data
 import server
-from data import postgres, to_postgres
+from data import bus_url, postgres, to_postgres
 from data.db import connection, db
 from data.left_messages import delete_left_by
 from data.models import Agent, now
@@ -16,7 +16,7 @@ from data.org import OrgError, load_file
 from data.org_export import export_text
 from data.retention import delete_chatter, export_chatter
 from data.schema import open_database
-from settings import SettingError, settings_from_env
+from settings import SettingError, secret_key, settings_from_env
 
 DEMO_FILE = os.path.join(os.path.dirname(os.path.abspath(data.__file__)), "demo.toml")
 
@@ -31,6 +31,13 @@ def main(argv=None):
     serve.add_argument("--data", help="data folder (default: $PARLEY_DATA or ./data)")
     serve.add_argument(
         "--demo", action="store_true", help="load the demo organisation into an empty database"
+    )
+    serve.add_argument(
+        "--workers",
+        type=workers,
+        default=1,
+        metavar="N",
+        help="worker processes on the port (default 1; more need PARLEY_BUS_URL, see docs/SCALING.md)",
     )
     load = commands.add_parser(
         "load", help="apply an organisation file", description="Apply an organisation file."
@@ -73,7 +80,7 @@ def main(argv=None):
         return 2
     try:
         return _run(args)
-    except postgres.Unreachable as e:
+    except (postgres.Unreachable, bus_url.Unreachable) as e:
         print(f"parley {args.command}: {e}", file=sys.stderr)
         return 1
 
@@ -171,8 +178,27 @@ def _delete_chatter(email):
     return 0
 
 
+def workers(text):
+    """--workers: a whole number from 1 up."""
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 up")
+    return int(text)
+
+
 def _serve(args):
+    settings = settings_from_env()
+    if args.workers > 1 and not settings["BUS_URL"]:
+        print(
+            f"parley serve: --workers {args.workers} needs PARLEY_BUS_URL=redis://host:port/0, through"
+            " which the processes tell each other what changed (docs/SCALING.md). Without it, serve"
+            " with one worker.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings["BUS_URL"]:
+        bus_url.reach(settings["BUS_URL"])
     _open()
+    secret_key(settings["DATA"])  # made once here, not by each worker at once
     demo = False
     with connection():
         if args.demo and not Agent.select().exists():
@@ -188,7 +214,7 @@ def _serve(args):
         os.environ["PARLEY_DEMO"] = "1"  # the worker serves the demo host page (/demo/host)
         print("A pretend host site with the chat widget: /demo/host")
     db.close_all()
-    return server.run(args.host, args.port, fresh=bool(settings_from_env()["DATABASE_URL"]))
+    return server.run(args.host, args.port, args.workers, fresh=bool(settings["DATABASE_URL"]))
 
 
 def _demo_logins():

@@ -1,6 +1,8 @@
-"""The production server: gunicorn with one gevent worker that holds thousands of sockets.
+"""The production server: gunicorn with gevent workers that each hold thousands of sockets.
 
-`run` serves from the calling process, or (on PostgreSQL) becomes `python -m server HOST PORT`.
+`run` serves from the calling process, or (on PostgreSQL) becomes `python -m server HOST PORT WORKERS`.
+Several workers accept on the one listening socket gunicorn opens before it forks them; they tell
+each other what changed through the bus of PARLEY_BUS_URL (live/redis_bus.py).
 """
 
 import atexit
@@ -34,14 +36,15 @@ class Worker(GeventWorker):
 class Server(BaseApplication):
     """gunicorn serving the app that `create_app(background=True)` builds in the worker."""
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, workers=1):
         self.bind = f"{host}:{port}"
+        self.workers = workers
         super().__init__()
 
     def load_config(self):
         for key, value in {
             "bind": self.bind,
-            "workers": 1,  # the hub that fans out to sockets lives in this one process
+            "workers": self.workers,  # more than one only with a bus between them (cli.py checks)
             "worker_class": Worker,
             "worker_connections": WORKER_CONNECTIONS,
             "timeout": 60,
@@ -68,7 +71,7 @@ class Server(BaseApplication):
         return app
 
 
-def run(host, port, fresh=False):
+def run(host, port, workers=1, fresh=False):
     """Serve Parley until SIGTERM or Ctrl+C.
 
     `fresh` (on PostgreSQL): as a fresh interpreter that this process becomes, which imports the app
@@ -79,13 +82,13 @@ def run(host, port, fresh=False):
     url_host = f"[{host}]" if ":" in host else host
     print(f"Parley is running at http://{url_host}:{port}/  (Ctrl+C to stop)", flush=True)
     if not fresh:
-        Server(host, port).run()
+        Server(host, port, workers).run()
         return 0
     here = os.path.dirname(os.path.abspath(__file__))  # this very Parley, whatever the folder run from
     path = os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH"))))
-    command = [sys.executable, "-P", "-m", "server", host, str(port)]
+    command = [sys.executable, "-P", "-m", "server", host, str(port), str(workers)]
     os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": path})
 
 
 if __name__ == "__main__":
-    Server(sys.argv[1], int(sys.argv[2])).run()
+    Server(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])).run()
