@@ -42,6 +42,9 @@ class Relay(Protocol):
     def send(self, channel: str, event: Event) -> None:
         """Hand `event` to the other processes, without waiting on them."""
 
+    def elsewhere(self, channel: str) -> bool:
+        """Whether another process has a listener on `channel` (this one has none left)."""
+
 
 class Hub:
     """Channels to the sockets of this process that listen on them, behind a lock."""
@@ -67,6 +70,10 @@ class Hub:
         if not left and self.relay is not None:
             self.relay.forget(channel)
         return left
+
+    def heard_elsewhere(self, channel):
+        """Whether a listener of another process listens on `channel` (never, without a relay)."""
+        return self.relay is not None and self.relay.elsewhere(channel)
 
     def listened(self, channel):
         """Whether a listener of this process listens on `channel`."""

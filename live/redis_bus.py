@@ -39,6 +39,7 @@ class RedisRelay:
         self.lock = threading.Lock()  # one subscriber connection, one command at a time
         self.heard = set()  # channels Redis confirmed
         self.confirming = {}  # channel -> set when Redis confirms it
+        self.leaving = {}  # channel -> set when Redis confirms this process no longer hears it
         self.pubsub = None
         self.outbox = queue.Queue(OUTBOX)
 
@@ -68,10 +69,22 @@ class RedisRelay:
             if hub.listened(channel) or channel not in self.heard:
                 return  # heard again meanwhile, or never
             self.heard.discard(channel)
+            self.leaving[channel] = threading.Event()
             try:
                 self.pubsub.unsubscribe(self.prefix + channel)
             except redis.RedisError:
-                pass  # the hearer reconnects, and hears only what is listened to then
+                self.leaving.pop(channel).set()  # the hearer reconnects, and hears only what is listened to
+
+    def elsewhere(self, channel):
+        """Whether another process hears `channel`, asked once Redis confirms this one no longer does."""
+        left = self.leaving.get(channel)
+        if left is not None:
+            left.wait(CONFIRM_TIMEOUT)
+        try:
+            [(_, count)] = self.redis.pubsub_numsub(self.prefix + channel)
+        except redis.RedisError:
+            return False  # as if alone, as one process is
+        return count > 0
 
     def send(self, channel, event):
         try:
@@ -104,10 +117,12 @@ class RedisRelay:
     def _hear(self, pubsub):
         for message in pubsub.listen():
             channel = message["channel"].decode().removeprefix(self.prefix)
-            if message["type"] == "subscribe":
+            if message["type"] in ("subscribe", "unsubscribe"):
                 with self.lock:
-                    self.heard.add(channel)
-                    confirmed = self.confirming.pop(channel, None)
+                    if message["type"] == "subscribe":
+                        self.heard.add(channel)
+                    waiting = self.confirming if message["type"] == "subscribe" else self.leaving
+                    confirmed = waiting.pop(channel, None)
                 if confirmed is not None:
                     confirmed.set()
             elif message["type"] == "message":
@@ -118,9 +133,10 @@ class RedisRelay:
     def _lost(self):
         with self.lock:
             self.heard.clear()
-            waiting, self.confirming = self.confirming, {}
+            waiting = [*self.confirming.values(), *self.leaving.values()]
+            self.confirming, self.leaving = {}, {}
             self.pubsub.close()
-        for confirmed in waiting.values():
+        for confirmed in waiting:
             confirmed.set()  # nobody waits for what will not come
 
     def _reconnect(self):

@@ -5,10 +5,12 @@ killed under a stream of messages, and Redis restarted."""
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 from clients import rows
 from conftest import PASSWORDS, Parley, children, wait_for
 from services import Nginx
@@ -19,7 +21,8 @@ from test_live import active_chat, texts
 class Cluster:
     """Parley processes sharing one database, one bus and one data folder, and nginx in front."""
 
-    def __init__(self, folder, database_url, bus_url):
+    def __init__(self, folder, database_url, bus_url, **settings):
+        self.settings = settings  # Parley's: leave_grace, offer_timeout
         self.folder = folder
         self.database_url = database_url
         self.bus_url = bus_url
@@ -29,7 +32,8 @@ class Cluster:
     def start(self, count=2):
         for _ in range(count):
             env = {"PARLEY_BUS_URL": self.bus_url, "PARLEY_TRUSTED_PROXIES": "1"}
-            self.servers.append(Parley(self.folder, database_url=self.database_url, env=env).start())
+            server = Parley(self.folder, database_url=self.database_url, env=env, **self.settings)
+            self.servers.append(server.start())
         self.proxy = Nginx([s.port for s in self.servers]).start()
         return self
 
@@ -216,3 +220,44 @@ def test_limits_count_across_processes(cluster, people):
     for server in (one, other, one, other, one):  # the default limit: 5 per minute
         assert sign_in(people.browser(server), "ben", "not-his-password").status_code == 401
     too_many(sign_in(people.browser(other), "ben", PASSWORDS["ben"]), "failed sign-ins as this user")
+
+
+def test_a_chatter_with_a_page_left_on_another_process_is_not_taken_for_gone(
+    tmp_path, postgres_database, redis_server, people
+):
+    """Their page on one process closes while another stays open on the other process: the chat goes
+    on as "Connected"; once that one closes too, they count as gone."""
+    bus = redis_server.new_url()
+    cluster = Cluster(tmp_path / "data", postgres_database("parley_org"), bus, leave_grace=1)
+    cluster.folder.mkdir()
+    one, other = cluster.start().servers
+    try:
+        ann = people.agent(other, "ann", "Support desk")
+        chatter = people.chatter(one)
+        chat = chatter.start(name="Tess Tabs")
+        ann.accept(chat)
+        here = chatter.connect(seq=1)
+        twin = people.chatter(other)  # the same browser's second tab, on the other process
+        twin.http.cookies.update(chatter.http.cookies)
+        twin.chat_id = chat
+        there = twin.connect(seq=1)
+        listeners = redis.Redis.from_url(bus)
+        channel = f"parley:{bus.rsplit('/', 1)[1]}:chat:{chat}"
+        wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 2)], message="both pages")
+
+        here.close()
+        wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 1)], message="one page")
+        away = "select chatter_away_since, chatter_left_at from chat where id = ?"
+        # a negative: nothing may take them for away over twice the grace and the routing ticks
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert rows(one, away, chat) == [(None, None)]
+            time.sleep(0.1)
+
+        there.close()
+        wait_for(lambda: rows(one, away, chat)[0][1] is not None, message="the chatter taken for gone")
+        listeners.close()
+    finally:
+        cluster.stop()
+    for server in cluster.servers:
+        assert not server.errors(), server.log.read_text()

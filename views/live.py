@@ -9,6 +9,7 @@ from data import participants, routing
 from data.db import connection
 from live import sockets
 from live.announce import announce, publish_typing
+from live.bus import hub
 from views.admin import SupervisorView
 from views.chat import ChatView, chat_from_cookie
 from views.chat import socket_send as chatter_sends
@@ -62,6 +63,8 @@ def chat_socket(ws, slug):
             publish_typing(chat.id, "chatter", False)
 
     def on_last_close():
+        if hub.heard_elsewhere(f"chat:{chat.id}"):
+            return  # the chatter still has a page open, on another process
         with connection():
             changes = routing.chatter_away(chat)
         announce(changes)
