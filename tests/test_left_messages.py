@@ -208,6 +208,7 @@ def answered(queue, waited_seconds, accepted_ago=60):
     )
 
 
+@pytest.mark.both_engines  # PostgreSQL gives its times as datetimes, SQLite as text
 def test_the_wait_estimate_is_the_median_of_the_last_hours_waits_and_none_without_enough(org):
     assert availability.estimated_wait(org.support.id) is None
     answered(org.support, 120)
