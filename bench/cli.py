@@ -38,6 +38,9 @@ def parse(argv):
         default=EVERY,
         help=f"seconds between two messages of one side of a chat ({EVERY:g})",
     )
+    parser.add_argument("--database-url", default="", help="a PostgreSQL to make each run's database on")
+    parser.add_argument("--bus-url", default="", help="PARLEY_BUS_URL of the server (redis://…)")
+    parser.add_argument("--workers", type=int, default=1, help="parley serve --workers (1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--baseline", action="store_true", help="run the same load on the baselines too")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "perf-growth.png"), help="growth: PNG to write")
@@ -52,6 +55,7 @@ def parse(argv):
     args.chats = chats if args.chats is None else args.chats
     args.agents = agents if args.agents is None else args.agents
     args.seconds = seconds if args.seconds is None else args.seconds
+    args.deployment = {"database_url": args.database_url, "bus_url": args.bus_url, "workers": args.workers}
     if args.scenario in ("steady", "burst", "growth") and args.agents < 1:
         parser.error(f"{args.scenario} needs at least one agent")
     return args
@@ -60,17 +64,22 @@ def parse(argv):
 # --- one run against Parley ---------------------------------------------------------------------
 
 
-def run_parley(scenario, chats, agents, seconds, keep=False, profile=None):
+def run_parley(scenario, chats, agents, seconds, keep=False, profile=None, deployment=None):
     from bench.stats import Recorder
 
     max_chats = max(3, 2 * math.ceil(chats / agents)) if agents else 3
-    server = Parley(agents, max_chats).start()
+    server = Parley(agents, max_chats, **(deployment or {})).start()
     rec = Recorder()
     try:
         info = asyncio.run(_drive_parley(server, rec, scenario, chats, agents, seconds, profile))
     finally:
         server.stop(keep=keep)
     result = {"server": "parley", "scenario": scenario, "chats": chats, "agents": agents, "seconds": seconds}
+    result["deployment"] = {
+        "database": "postgresql" if server.database_url else "sqlite",
+        "bus": "redis" if server.bus_url else "in process",
+        "workers": server.workers,
+    }
     result.update(rec.summary())
     result.update(info)
     log_errors = server.log_errors()
@@ -238,7 +247,9 @@ def ratios(result):
 def scenario_run(args):
     if args.scenario == "growth":
         return growth(args)
-    result = run_parley(args.scenario, args.chats, args.agents, args.seconds, args.keep, args.profile)
+    result = run_parley(
+        args.scenario, args.chats, args.agents, args.seconds, args.keep, args.profile, args.deployment
+    )
     if args.baseline and args.scenario in ("steady", "idle"):
         result["baselines"] = {
             kind: run_baseline(kind, args.scenario, args.chats, args.agents, args.seconds)
@@ -254,7 +265,7 @@ def growth(args):
     steps = []
     for n in sizes:
         agents = min(args.agents, n)
-        step = run_parley("steady", n, agents, args.seconds, keep=args.keep)
+        step = run_parley("steady", n, agents, args.seconds, keep=args.keep, deployment=args.deployment)
         if args.baseline:
             step["baselines"] = {
                 k: run_baseline(k, "steady", n, agents, args.seconds) for k in ("echo", "socketio")
@@ -357,7 +368,9 @@ def table(result):
         )
     if result.get("error_samples"):
         lines.append("first errors: " + "; ".join(result["error_samples"][:5]))
-    lines.append(f"delivery ms, offer ms; server: one gunicorn gevent worker; machine: {machine()}")
+    d = result.get("deployment") or {"database": "sqlite", "bus": "in process", "workers": 1}
+    server = f"{d['workers']} gunicorn gevent worker(s), {d['database']}, bus {d['bus']}"
+    lines.append(f"delivery ms, offer ms; server: {server} (CPU and RSS of all); machine: {machine()}")
     return "\n".join(lines)
 
 

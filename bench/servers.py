@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -45,7 +46,8 @@ def org_toml(agents, max_chats):
 
 
 class Server:
-    """A server process with its own data folder; `worker_pid` is the gunicorn worker doing the work."""
+    """A server process with its own data folder; `worker_pids` are the gunicorn workers doing the work
+    (`worker_pid` the first)."""
 
     name = "server"
 
@@ -55,7 +57,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.folder / "server.log"
         self.process = None
-        self.worker_pid = None
+        self.worker_pids = []
 
     def command(self):
         raise NotImplementedError
@@ -76,8 +78,12 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not come up: {self.log_path.read_text()[-2000:]}")
             time.sleep(0.1)
-        self.worker_pid = self._find_worker()
+        self.worker_pids = self._find_workers()
         return self
+
+    @property
+    def worker_pid(self):
+        return self.worker_pids[0]
 
     def _healthy(self):
         try:
@@ -86,9 +92,10 @@ class Server:
         except OSError:
             return False
 
-    def _find_worker(self):
-        """The gunicorn worker is the master's child; without one the master does the work."""
+    def _find_workers(self):
+        """The gunicorn workers are the master's children; without one the master does the work."""
         master = self.process.pid
+        workers = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -98,21 +105,15 @@ class Server:
             except OSError:
                 continue
             if int(fields[1]) == master:
-                return int(entry)
-        return master
+                workers.append(int(entry))
+        return sorted(workers) or [master]
 
     def cpu_seconds(self):
-        """User plus system CPU time of the worker so far."""
-        with open(f"/proc/{self.worker_pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        """User plus system CPU time of the workers so far."""
+        return sum(_cpu_seconds(pid) for pid in self.worker_pids)
 
     def rss_mb(self):
-        with open(f"/proc/{self.worker_pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return sum(_rss_mb(pid) for pid in self.worker_pids)
 
     def log_errors(self):
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -130,13 +131,32 @@ class Server:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class Parley(Server):
-    """`parley serve` with a fresh data folder and a generated organisation."""
+    """`parley serve` with a fresh data folder and a generated organisation; on PostgreSQL in a fresh
+    database made beside the one `database_url` names (and dropped at the end), with `workers`
+    workers and the bus of `bus_url` if given."""
 
     name = "parley"
 
-    def __init__(self, agents, max_chats):
+    def __init__(self, agents, max_chats, database_url="", bus_url="", workers=1):
         super().__init__()
+        self.database_url = new_database(database_url) if database_url else ""
+        self.bus_url = bus_url
+        self.workers = workers
         self.data = self.folder / "data"
         org = self.folder / "org.toml"
         org.write_text(org_toml(agents, max_chats))
@@ -152,12 +172,38 @@ class Parley(Server):
         # offers must not expire while a loaded machine is slow to accept them; chatters are present.
         # The limits stay on at their defaults: the load's pages say (as a trusted proxy in front would)
         # that each comes from an address of its own (bench/load.py)
-        return dict(
+        env = dict(
             super().env(), PARLEY_DATA=str(self.data), PARLEY_OFFER_TIMEOUT="120", PARLEY_TRUSTED_PROXIES="1"
         )
+        env.update({"PARLEY_DATABASE_URL": self.database_url, "PARLEY_BUS_URL": self.bus_url})
+        return env
 
     def command(self):
-        return [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        return [sys.executable, "-m", "cli", *serve]
+
+    def stop(self, keep=False):
+        super().stop(keep)
+        if self.database_url and not keep:
+            drop_database(self.database_url)
+
+
+def new_database(url):
+    """A new empty PostgreSQL database on the server of `url` (whose user may create one): its URL."""
+    import psycopg
+
+    name = f"parley_bench_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"')
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(url):
+    import psycopg
+
+    name = urlsplit(url).path.strip("/")
+    with psycopg.connect(urlsplit(url)._replace(path="/postgres").geturl(), autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Baseline(Server):

@@ -45,3 +45,23 @@ def test_the_baselines_run_beside_parley():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for name, baseline in result["baselines"].items():
         assert baseline["lost"] == 0 and baseline["messages"] > 0, (name, baseline)
+
+
+def test_a_run_on_postgresql_and_redis_with_two_workers(postgres_server, redis_server):
+    deployment = [
+        "--database-url",
+        postgres_server.url(),
+        "--bus-url",
+        redis_server.new_url(),
+        "--workers",
+        "2",
+    ]
+    command = [sys.executable, "-m", "bench", "steady", *SMOKE["steady"], *deployment, "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["deployment"] == {"database": "postgresql", "bus": "redis", "workers": 2}
+    assert result["lost"] == 0 and result["duplicates"] == 0 and result["messages"] > 0, result
+    assert result["errors"] == 0, result
+    assert "2 gunicorn gevent worker(s), postgresql, bus redis" in done.stdout
+    assert "parley_bench" not in postgres_server.psql("SELECT string_agg(datname, ' ') FROM pg_database")
