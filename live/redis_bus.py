@@ -40,33 +40,38 @@ class RedisRelay:
         self.heard = set()  # channels Redis confirmed
         self.confirming = {}  # channel -> set when Redis confirms it
         self.leaving = {}  # channel -> set when Redis confirms this process no longer hears it
-        self.pubsub = None
+        self.pubsub = None  # while connected: the connection that hears
         self.outbox = queue.Queue(OUTBOX)
 
     def start(self):
-        """Connect (redis.RedisError when Redis cannot be reached), then hear and send for ever."""
-        self._connect()
-        threading.Thread(target=self._hear_all, name="parley-bus-hear", daemon=True).start()
+        """Hear and send for ever. `parley serve` checked that Redis answers; a worker started later,
+        while it is away, waits for it as after an outage."""
+        missed = False  # pages may have missed events: Redis was away
+        try:
+            self._connect()  # before the worker serves: every page's channels are heard from the first
+        except redis.RedisError as e:
+            self.logger.warning("cannot reach the bus at %s (%s): trying again", bus_url.shown(self.url), e)
+            missed = True
+        threading.Thread(target=self._hear_all, args=(missed,), name="parley-bus-hear", daemon=True).start()
         threading.Thread(target=self._send_all, name="parley-bus-send", daemon=True).start()
 
     def hear(self, channel):
         with self.lock:
-            if channel in self.heard:
-                return
+            if channel in self.heard or self.pubsub is None:
+                return  # heard; or Redis is away, and every page resyncs once it is back
             confirmed = self.confirming.get(channel)
             if confirmed is None:
                 confirmed = self.confirming[channel] = threading.Event()
                 try:
                     self.pubsub.subscribe(self.prefix + channel)
                 except redis.RedisError:
-                    # the hearer is reconnecting: every page reconnects and resyncs once it is back
-                    self.confirming.pop(channel).set()
+                    self.confirming.pop(channel).set()  # the hearer notices too, and reconnects
                     return
         confirmed.wait(CONFIRM_TIMEOUT)
 
     def forget(self, channel):
         with self.lock:
-            if hub.listened(channel) or channel not in self.heard:
+            if hub.listened(channel) or channel not in self.heard or self.pubsub is None:
                 return  # heard again meanwhile, or never
             self.heard.discard(channel)
             self.leaving[channel] = threading.Event()
@@ -93,26 +98,39 @@ class RedisRelay:
             pass  # Redis is far behind or away: the pages resync when it is back
 
     def _connect(self):
+        """Hear every channel this process listens on, on a new connection (redis.RedisError if none)."""
+        pubsub = self.redis.pubsub()
         with self.lock:
-            self.heard.clear()
             channels = hub.channels()
-            self.pubsub = self.redis.pubsub()
-            self.pubsub.subscribe(self.prefix + "bus", *(self.prefix + c for c in channels))
+            try:
+                pubsub.subscribe(self.prefix + "bus", *(self.prefix + c for c in channels))
+            except redis.RedisError:
+                pubsub.close()
+                raise
+            self.pubsub = pubsub
             for channel in channels:  # a socket hearing one of them meanwhile waits for the same word
                 self.confirming.setdefault(channel, threading.Event())
 
-    def _hear_all(self):
+    def _hear_all(self, missed):
+        shown = bus_url.shown(self.url)
         while True:
+            if self.pubsub is None:
+                try:
+                    self._connect()
+                except redis.RedisError:
+                    time.sleep(RETRY_EVERY)
+                    continue
+            if missed:
+                self.logger.warning("the bus at %s is back: every page resyncs", shown)
+                from live import sockets  # here: sockets need not load with the relay
+
+                sockets.close_all(1012)  # the pages reconnect, and resync from the database
             try:
                 self._hear(self.pubsub)
             except Exception as e:  # noqa: BLE001 - Redis went away (or said something odd): reconnect
-                self.logger.warning("lost the bus at %s (%s): trying again", bus_url.shown(self.url), e)
+                self.logger.warning("lost the bus at %s (%s): trying again", shown, e)
             self._lost()
-            self._reconnect()
-            self.logger.warning("the bus at %s is back: every page resyncs", bus_url.shown(self.url))
-            from live import sockets  # here: sockets need not load with the relay
-
-            sockets.close_all(1012)  # the pages reconnect, and resync from the database
+            missed = True
 
     def _hear(self, pubsub):
         for message in pubsub.listen():
@@ -136,17 +154,9 @@ class RedisRelay:
             waiting = [*self.confirming.values(), *self.leaving.values()]
             self.confirming, self.leaving = {}, {}
             self.pubsub.close()
+            self.pubsub = None
         for confirmed in waiting:
             confirmed.set()  # nobody waits for what will not come
-
-    def _reconnect(self):
-        while True:
-            time.sleep(RETRY_EVERY)
-            try:
-                self._connect()
-                return
-            except redis.RedisError:
-                continue
 
     def _send_all(self):
         while True:

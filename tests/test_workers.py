@@ -3,8 +3,10 @@ hear each other through Redis; what is refused, and how it is said."""
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
+import redis
 from conftest import Parley, children, free_port, wait_for
 from test_postgres import parley
 
@@ -59,6 +61,43 @@ def test_two_workers_on_one_port_hear_each_other(tmp_path, org_database, redis_s
         assert all(connections(w, server.port) for w in workers), "every console went to one worker"
         chatter = people.chatter(server)
         chat = chatter.start(name="Wanda Workers")
+        for console in consoles:
+            console.wait_for_text(f'id="tab-{chat}"')
+    finally:
+        server.stop()
+    assert not server.errors(), server.log.read_text()
+
+
+def test_a_worker_started_while_redis_is_away_waits_for_it(tmp_path, org_database, redis_server, people):
+    """gunicorn replaces a worker that died while Redis was away: the server goes on, and once Redis is
+    back the new worker's pages hear the other worker's events."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(org_database, folder / "parley.db")
+    bus = redis_server.new_url()
+    server = Parley(folder, env={"PARLEY_BUS_URL": bus}, workers=2).start()
+    try:
+        first = wait_for(lambda: len(children(server.process.pid)) == 2 and children(server.process.pid))
+        redis_server.stop()
+        os.kill(first[0], signal.SIGKILL)
+        wait_for(lambda: len(set(children(server.process.pid)) - set(first)) == 1, message="a new worker")
+        said = wait_for(
+            lambda: server.process.poll() is None and "cannot reach the bus" in server.log.read_text()
+        )
+        assert said, "the new worker said it waits for the bus"
+        redis_server.start()
+        workers = children(server.process.pid)
+        # both hear the bus again (and have closed what pages they held): from now on nothing is missed
+        control = f"parley:{bus.rsplit('/', 1)[1]}:bus"
+        with redis.Redis.from_url(bus) as listeners:
+            wait_for(lambda: listeners.pubsub_numsub(control)[0][1] == 2, message="both workers on the bus")
+        ann = people.agent(server, "ann", "Support desk")
+        consoles = []
+        while len(consoles) < 40 and not all(connections(w, server.port) for w in workers):
+            consoles.append(ann.connect())
+            consoles[-1].wait_for_text('id="status"', timeout=20)
+        assert all(connections(w, server.port) for w in workers), "every console went to one worker"
+        chat = people.chatter(server).start(name="Rita Respawned")
         for console in consoles:
             console.wait_for_text(f'id="tab-{chat}"')
     finally:
