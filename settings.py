@@ -18,8 +18,10 @@ def settings_from_env():
     """Read the PARLEY_* settings, with the defaults CONTRACT.md promises."""
     return {
         "DATA": os.path.abspath(os.environ.get("PARLEY_DATA", "./data")),
-        "DATABASE_URL": database_url(os.environ.get("PARLEY_DATABASE_URL", "").strip()),
-        "BUS_URL": env_bus_url(os.environ.get("PARLEY_BUS_URL", "").strip()),
+        # empty: the SQLite file in PARLEY_DATA; or postgresql://…
+        "DATABASE_URL": url("PARLEY_DATABASE_URL", postgres.check_url),
+        # empty: one process, whose events stay in it; or redis://…
+        "BUS_URL": url("PARLEY_BUS_URL", bus_url.check_url),
         "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
         "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
@@ -41,23 +43,14 @@ def settings_from_env():
     }
 
 
-def database_url(text):
-    """PARLEY_DATABASE_URL: empty for the SQLite file in PARLEY_DATA, or postgresql://…"""
+def url(name, check):
+    """The setting `name`: empty, or a URL that `check` accepts (it raises ValueError saying why)."""
+    text = os.environ.get(name, "").strip()
     if text:
         try:
-            postgres.check_url(text)
+            check(text)
         except ValueError as e:
-            raise SettingError(f"PARLEY_DATABASE_URL: {e}") from None
-    return text
-
-
-def env_bus_url(text):
-    """PARLEY_BUS_URL: empty for one process (its events stay in it), or redis://…"""
-    if text:
-        try:
-            bus_url.check_url(text)
-        except ValueError as e:
-            raise SettingError(f"PARLEY_BUS_URL: {e}") from None
+            raise SettingError(f"{name}: {e}") from None
     return text
 
 
