@@ -54,8 +54,9 @@ def reach(url):
         with client(url) as bus:
             bus.ping()
     except redis.RedisError as e:
+        said = str(e).rstrip(".")
         raise Unreachable(
-            f"cannot reach the bus at {shown(url)}: {str(e).rstrip('.')}. Check that Redis is running there, that the host,"
-            " port and password are right, and that it accepts connections from this machine (its bind"
-            " and protected-mode settings)."
+            f"cannot reach the bus at {shown(url)}: {said}. Check that Redis is running there, that the"
+            " host, port and password are right, and that it accepts connections from this machine (its"
+            " bind and protected-mode settings)."
         ) from None

@@ -34,7 +34,8 @@ class Relay(Protocol):
     """The bus between processes that a hub hands its events to (live/redis_bus.py)."""
 
     def hear(self, channel: str) -> None:
-        """Hear the other processes' events on `channel` from now on (back before reading anything)."""
+        """Hear the other processes' events on `channel`; back once Redis confirms, so that what the
+        caller reads next of the channel's subject misses nothing said meanwhile."""
 
     def forget(self, channel: str) -> None:
         """Stop hearing `channel` if this process has no listener on it any more."""
