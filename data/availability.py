@@ -110,10 +110,15 @@ def estimated_wait(queue_id, at=None):
     hour; None with fewer than MIN_WAITS of them: no figure is better than a made-up one."""
     since = str((at or now()) - WAIT_WINDOW)  # as SQLite holds times: ISO text, compared as text
     rows = plain_rows(_answered_since(queue_id, since))
-    waits = [datetime.fromisoformat(accepted) - datetime.fromisoformat(created) for created, accepted in rows]
+    waits = [_time(accepted) - _time(created) for created, accepted in rows]
     if len(waits) < MIN_WAITS:
         return None
     return statistics.median(waits)
+
+
+def _time(value):
+    """A time of a plain row: ISO text from SQLite, already a datetime from PostgreSQL."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 @prepared  # on every render of a waiting chatter's status

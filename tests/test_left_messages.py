@@ -16,6 +16,8 @@ from data.left_models import LeftFile, LeftMail, LeftMessage
 from data.models import Agent, AgentProfile, Chat, Message, now
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 
 class Org(orgs.Org):
     """Support and Sales with their desks; ann holds Support, dan Sales, sue supervises."""

@@ -8,7 +8,7 @@ import server
 class BaselineServer(server.Server):
     def __init__(self, name, port):
         self.app_name = name
-        super().__init__("127.0.0.1", port, create_app=None)  # load() below makes the app
+        super().__init__("127.0.0.1", port)
 
     def load_config(self):
         super().load_config()
