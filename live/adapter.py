@@ -6,7 +6,7 @@ public API (send, receive, close) is not enough for the measured hot path (docs/
   one writer at a time, writes that give up in time;
 - once the handshake is done, the wsproto connection (`server.ws`) is swapped for live.frames.Frames,
   which reads and writes the everyday frames itself;
-- the reader hands each message to the page's handler in its own greenlet (Doorbell), and pings are
+- the page's messages are read from `input_buffer` when the reader sets `event`, and pings are
   Parley's own (the pinger), read back from `pong_received`.
 pyproject.toml bounds both packages below their next minor release, and tests/test_adapter.py
 checks, against the installed ones, each thing named here.
@@ -92,23 +92,9 @@ def prepare_upgrade(environ):
             environ[key] = LockedSocket(environ[key])
 
 
-class Doorbell(threading.Event):
-    """The event simple-websocket's reader sets after each message it reads. Once Connection.read has
-    installed `answer`, the reader calls that instead, so a page's message is handled in the greenlet
-    that read it: no hand-over to the socket's own, which would wait its turn behind every socket
-    with work. `answer` returns False when the socket is closing: the event is set after all."""
-
-    answer = None
-
-    def set(self):
-        if self.answer is None or not self.answer():
-            super().set()
-
-
 def reader_thread(target):
-    """simple-websocket's reader of one socket, in the context of the request that opened it: it
-    handles the page's messages (Doorbell). Made once the handshake is done: from here on the
-    socket's frames go through Frames."""
+    """simple-websocket's reader of one socket, in the context of the request that opened it. Made
+    once the handshake is done: from here on the socket's frames go through Frames."""
     server = target.__self__
 
     def on_text(text):  # what simple-websocket's reader does with a message: buffer it, then ring
@@ -135,7 +121,6 @@ SOCKET_OPTIONS = {
     "ping_interval": None,
     "max_message_size": MAX_MESSAGE,
     "thread_class": reader_thread,
-    "event_class": Doorbell,
 }
 
 
@@ -157,32 +142,15 @@ class Connection:
 
     def read(self, handle):
         """Call `handle(text)` for each later message of the page, in order, until the socket closes.
-
-        Each is handled by the reader's greenlet as it reads it (Doorbell); this one only waits for the
-        end. `handle` must not raise.
-        """
+        `handle` must not raise."""
         server = self._server
-        busy = False
-
-        def answer():
-            nonlocal busy
-            if busy:  # the call under way (waiting on a write or the database) takes this one too
-                return self.connected
-            busy = True
-            try:
-                # what the reader read, in order: taken only when there (receive(timeout=0) would
-                # yield, and a message read meanwhile be missed)
-                while server.input_buffer and self.connected:
-                    handle(server.input_buffer.pop(0))
-                return self.connected
-            finally:
-                busy = False
-
-        server.event.answer = answer
-        answer()  # what came after the last receive(), before the reader could answer it
         while self.connected:
-            # no timeout (a gevent timer per message): the reader wakes it when the browser goes, and
-            # close() and hang_up() when the server lets the socket go
+            # what the reader read, in order: taken only when there (receive(timeout=0) would yield,
+            # and a message read meanwhile be missed)
+            while server.input_buffer and self.connected:
+                handle(server.input_buffer.pop(0))
+            # no timeout (a gevent timer per message): the reader wakes it after each message and when
+            # the browser goes, and close() and hang_up() when the server lets the socket go
             server.event.wait()
             server.event.clear()
 

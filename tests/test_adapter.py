@@ -2,6 +2,7 @@
 them, exercised on a real simple-websocket Server made with Parley's options, over a socket pair with
 wsproto's client as the browser. An upgrade that changes any of it fails here, by name."""
 
+import threading
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -15,7 +16,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Pong, Request, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
-from live.adapter import SOCKET_OPTIONS, Connection, Doorbell, LockedSocket, prepare_upgrade, reader_thread
+from live.adapter import SOCKET_OPTIONS, Connection, LockedSocket, prepare_upgrade, reader_thread
 from live.frames import Frames
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -95,13 +96,12 @@ def test_the_socket_is_parley_s_and_the_connection_is_frames_once_the_handshake_
     assert accepted.extensions == []  # prepare_upgrade hid the browser's offer of compression
     assert isinstance(server.sock, LockedSocket)
     assert isinstance(server.ws, Frames)
-    assert isinstance(server.event, Doorbell)
     assert server.connected and server.pong_received and server.input_buffer == []
 
 
 def test_the_reader_rings_after_each_message_it_reads_and_when_it_ends(opened):
     """What Connection.read relies on: the texts read (by Frames, then by wsproto from a message in
-    parts on) wait in input_buffer in order, the reader rings the Doorbell after each, and once more
+    parts on) wait in input_buffer in order, the reader sets its event after each, and once more
     when it stops, by then no longer connected; a pong is noted."""
     server, browser, reader = opened
     browser.read(1)
@@ -110,7 +110,12 @@ def test_the_reader_rings_after_each_message_it_reads_and_when_it_ends(opened):
     assert wire.ping() is False  # not answered yet
     assert isinstance(browser.read(1)[0], Ping)
     rings = []
-    server.event.answer = lambda: rings.append((list(server.input_buffer), server.connected)) or True
+
+    class Ringing(threading.Event):
+        def set(self):
+            rings.append((list(server.input_buffer), server.connected))
+
+    server.event = Ringing()
     browser.send(
         TextMessage(data="first"),
         Pong(),

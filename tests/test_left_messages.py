@@ -16,6 +16,8 @@ from data.left_models import LeftFile, LeftMail, LeftMessage
 from data.models import Agent, AgentProfile, Chat, Message, now
 from data.schema import open_database
 
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
+
 
 class Org(orgs.Org):
     """Support and Sales with their desks; ann holds Support, dan Sales, sue supervises."""
@@ -208,7 +210,6 @@ def answered(queue, waited_seconds, accepted_ago=60):
     )
 
 
-@pytest.mark.both_engines  # PostgreSQL gives its times as datetimes, SQLite as text
 def test_the_wait_estimate_is_the_median_of_the_last_hours_waits_and_none_without_enough(org):
     assert availability.estimated_wait(org.support.id) is None
     answered(org.support, 120)
