@@ -91,6 +91,12 @@ def chatter_away(chat):
     return changes
 
 
+def chats_with_chatter_here():
+    """Ids of the chats going on whose chatter has a page open, as far as the database knows."""
+    here = Chat.chatter_away_since.is_null() & Chat.chatter_left_at.is_null() & (Chat.state != "ended")
+    return [chat_id for (chat_id,) in Chat.select(Chat.id).where(here).tuples()]
+
+
 def chatter_back(chat):
     """The chatter has a page open again; if they had been taken for gone, say they are back."""
     changes = Changes()

@@ -46,6 +46,9 @@ class Relay(Protocol):
     def elsewhere(self, channel: str) -> bool:
         """Whether another process has a listener on `channel` (this one has none left)."""
 
+    def unheard(self, channels: list[str]) -> set[str]:
+        """Those of `channels` that no process hears (none, when Redis cannot tell)."""
+
 
 class Hub:
     """Channels to the sockets of this process that listen on them, behind a lock."""
@@ -75,6 +78,11 @@ class Hub:
     def heard_elsewhere(self, channel):
         """Whether a listener of another process listens on `channel` (never, without a relay)."""
         return self.relay is not None and self.relay.elsewhere(channel)
+
+    def unheard_anywhere(self, channels):
+        """Those of `channels` no process hears; without a relay none: this process's sockets say
+        themselves when they close."""
+        return self.relay.unheard(channels) if self.relay is not None else set()
 
     def listened(self, channel):
         """Whether a listener of this process listens on `channel`."""

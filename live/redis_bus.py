@@ -91,6 +91,17 @@ class RedisRelay:
             return False  # as if alone, as one process is
         return count > 0
 
+    def unheard(self, channels):
+        unheard = set()
+        try:
+            for start in range(0, len(channels), BATCH):
+                part = channels[start : start + BATCH]
+                counts = self.redis.pubsub_numsub(*(self.prefix + c for c in part))
+                unheard.update(c for c, (_, count) in zip(part, counts, strict=True) if not count)
+        except redis.RedisError:
+            return set()  # cannot tell: nobody is taken for gone while Redis is away
+        return unheard
+
     def send(self, channel, event):
         try:
             self.outbox.put_nowait((self.prefix + channel, f"{self.origin} {to_json(event)}"))

@@ -1,5 +1,6 @@
 """The server's background work, each a thread that outlives any one failure: the routing ticker, the
-pinger of every socket, and the sender of mails (transcripts, replies to messages left)."""
+pinger of every socket, the sender of mails (transcripts, replies to messages left) and, with several
+processes, the finder of chatters whose page was on a process that died."""
 
 import itertools
 import threading
@@ -7,6 +8,7 @@ import time
 
 from data import left_mail, mail, retention, routing, search_index
 from data.db import connection, log_failure, unavailable
+from data.models import Chat
 from live.announce import announce
 from live.bus import hub
 from live.events import MailStatus
@@ -19,6 +21,8 @@ def start(app):
     start_ticker(app)
     start_pinger(app, app.config["PING_INTERVAL"])
     start_mail_sender(app)
+    if hub.relay is not None:
+        start_presence_sweeper(app)
 
 
 def start_ticker(app, every=0.5):
@@ -49,6 +53,26 @@ def start_pinger(app, every):
                 page.ping()
 
     _forever(app, "parley-pinger", "pinging sockets failed", ping_a_slice, lambda: time.sleep(every / turns))
+
+
+def start_presence_sweeper(app, every=5.0):
+    """A chatter's page on a process that died (kill -9, the machine gone) never said it closed: a chat
+    whose chatter the database holds as here, but whose channel no process hears at two looks in a row
+    (a page just opening is heard within one), gets its chatter noted as away, as a closed page would."""
+    suspects = set()
+
+    def sweep():
+        nonlocal suspects
+        with connection():
+            here = routing.chats_with_chatter_here()
+        unheard = hub.unheard_anywhere([f"chat:{chat_id}" for chat_id in here])
+        gone, suspects = suspects & unheard, unheard
+        for channel in gone:
+            with connection():
+                changes = routing.chatter_away(Chat(id=int(channel.split(":")[1])))
+            announce(changes)
+
+    _forever(app, "parley-presence", "finding gone chatters failed", sweep, lambda: time.sleep(every))
 
 
 def start_mail_sender(app, every=1.0):

@@ -261,3 +261,31 @@ def test_a_chatter_with_a_page_left_on_another_process_is_not_taken_for_gone(
         cluster.stop()
     for server in cluster.servers:
         assert not server.errors(), server.log.read_text()
+
+
+def test_a_chatter_whose_page_was_on_a_killed_process_is_taken_for_gone(
+    tmp_path, postgres_database, redis_server, people
+):
+    """A process that dies says nothing of its pages: the survivor finds the chatter whose only page
+    was there (no process hears their chat any more) and takes them for gone after the grace."""
+    cluster = Cluster(
+        tmp_path / "data", postgres_database("parley_org"), redis_server.new_url(), leave_grace=1
+    )
+    cluster.folder.mkdir()
+    doomed, survivor = cluster.start().servers
+    try:
+        ann = people.agent(survivor, "ann", "Support desk")
+        chatter = people.chatter(doomed)
+        chat = chatter.start(name="Kim Killed")
+        ann.accept(chat)
+        chatter.connect(seq=1)
+        state = "select chatter_away_since is not null, chatter_left_at is not null from chat where id = ?"
+        wait_for(lambda: rows(survivor, state, chat) == [(False, False)], message="the page connected")
+
+        kill_hard(doomed)
+        wait_for(lambda: rows(survivor, state, chat) == [(True, True)], timeout=30, message="taken for gone")
+        said = "select text from message where chat_id = ? order by seq"
+        assert ("Kim Killed left the chat.",) in rows(survivor, said, chat)
+    finally:
+        cluster.stop()
+    assert not cluster.servers[1].errors(), cluster.servers[1].log.read_text()
