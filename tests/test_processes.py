@@ -280,7 +280,9 @@ def test_a_chatter_whose_page_was_on_a_killed_process_is_taken_for_gone(
         ann.accept(chat)
         chatter.connect(seq=1)
         state = "select chatter_away_since is not null, chatter_left_at is not null from chat where id = ?"
-        wait_for(lambda: rows(survivor, state, chat) == [(False, False)], message="the page connected")
+        wait_for(
+            lambda: rows(survivor, state, chat) == [(False, False)], timeout=20, message="the page connected"
+        )
 
         kill_hard(doomed)
         wait_for(lambda: rows(survivor, state, chat) == [(True, True)], timeout=30, message="taken for gone")
