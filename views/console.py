@@ -141,6 +141,7 @@ def socket_send(session_id, sent):
         sent,
         f"alert-{chat_id}",
         lambda text, key: posting.post_in_session(chat_id, session_id, text, private=private, key=key),
+        sender=f"agent:{session_id.partition('.')[0]}:{chat_id}",  # an agent's rate is per chat
     )
 
 
