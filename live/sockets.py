@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, copy_current_request_context, current_app, has_request_context, request
 
+from data.checks import MAX_INTEGER
 from data.db import connection, db, log_failure
 from live.adapter import Connection, prepare_upgrade
 from live.bus import hub
@@ -278,9 +279,11 @@ def parse_hello(text):
         hello = json.loads(text or "{}")
         seqs = {int(k): int(v) for k, v in hello.get("seqs", {}).items()}
         modes = {int(k): str(v) for k, v in hello.get("modes", {}).items()}
-        return seqs, modes
     except (ValueError, TypeError, AttributeError, OverflowError):  # 1e400 is a float: inf
         raise Unreadable from None
+    if not all(0 <= n <= MAX_INTEGER for n in (*seqs, *seqs.values(), *modes)):
+        raise Unreadable  # no chat or message has such a number (the database could not hold it)
+    return seqs, modes
 
 
 def parse_notice(data):

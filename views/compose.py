@@ -7,6 +7,7 @@ from flask import render_template, request
 
 from data import files
 from data.changes import NoSuchChat, RoutingError
+from data.checks import MAX_INTEGER
 from data.models import Agent, Chat
 from live.announce import announce
 from views.files import take_uploads
@@ -91,11 +92,12 @@ def out_of_band(html, status=200):
 
 
 def typing_of(notice):
-    """A typing notice, {"typing": chat id, "private": bool} -> (chat id, private)."""
-    try:
-        return int(notice["typing"]), bool(notice.get("private"))
-    except (ValueError, TypeError, KeyError, OverflowError):  # 1e309 is a float: inf
+    """A typing notice, {"typing": chat id, "private": bool} -> (chat id, private); (None, False) for
+    anything else (1e309, a number no chat has, a string)."""
+    chat_id = notice.get("typing")
+    if type(chat_id) is not int or not 0 < chat_id <= MAX_INTEGER:
         return None, False
+    return chat_id, notice.get("private") is True
 
 
 def typing_html(chat_id, who, private=False):

@@ -22,6 +22,7 @@ from views.socket_limits import may_type
 bp = Blueprint("live", __name__)
 bp.before_request(sockets.check_upgrade)
 sock = Sock()
+MAX_PRIVATE = 100  # chats whose private composer one console's socket keeps in mind
 
 
 @sock.route("/ws/console", bp=bp)
@@ -102,5 +103,5 @@ def _note_private(private, notice):
     """Keep whether the composer of a chat is private: {"composer": 12, "private": true}, or a message
     sent ({"chat": 12, "private": true, ...})."""
     chat_id = notice.get("composer", notice.get("chat")) if isinstance(notice, dict) else None
-    if type(chat_id) is int:
+    if type(chat_id) is int and (chat_id in private or len(private) < MAX_PRIVATE):
         (private.add if notice.get("private") is True else private.discard)(chat_id)
