@@ -64,6 +64,7 @@ def create_app(background=False, **overrides):
     )
 
     app.login_manager.unauthorized_handler(auth.signed_out)
+    app.before_request(auth.session_age)
     app.add_template_global(messages.message_html)  # every log of messages, on a page or pushed
     app.add_template_global(console.messages_link_html)  # the top bars' link to the messages left
     app.session_interface = widget.Sessions()  # chat pages keep a session cookie of their own

@@ -39,6 +39,13 @@ def settings_from_env():
         "LIMIT_CHAT_STARTS": rates("PARLEY_LIMIT_CHAT_STARTS", "10 per minute"),
         "LIMIT_TRANSCRIPT_MAILS": rates("PARLEY_LIMIT_TRANSCRIPT_MAILS", "10 per hour"),
         "FILES_PER_CHAT_MB": count("PARLEY_FILES_PER_CHAT_MB", "100"),
+        # agents' sessions end after this long without a request, and this long after signing in
+        "SESSION_IDLE": seconds("PARLEY_SESSION_IDLE", str(12 * 3600)),
+        "SESSION_MAX": seconds("PARLEY_SESSION_MAX", str(7 * 24 * 3600)),
+        # what one page may send over its socket (views/socket_limits.py), and how many it may open
+        "LIMIT_SOCKET_MESSAGES": rates("PARLEY_LIMIT_SOCKET_MESSAGES", "5 per second; 60 per minute"),
+        "LIMIT_SOCKET_TYPING": rates("PARLEY_LIMIT_SOCKET_TYPING", "2 per second"),
+        "SOCKETS_PER_PAGE": count("PARLEY_SOCKETS_PER_PAGE", "5"),
         "MIN_FREE_DISK_MB": count("PARLEY_MIN_FREE_DISK_MB", "500"),
     }
 

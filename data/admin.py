@@ -199,6 +199,8 @@ def save_agent(agent, form, acting=None):
         agent.max_chats, agent.supervisor, agent.enabled = max_chats, form.supervisor, form.enabled
         if password:
             agent.set_password(password)
+        if was_enabled and not form.enabled:  # its sessions end, and stay ended if enabled again
+            agent.session_version = (agent.session_version or 0) + 1
         agent.save()
         _link(AgentProfile, "agent", agent, "profile", profiles)
         allowed = {p.id for p in profiles if p.enabled}

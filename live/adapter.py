@@ -180,6 +180,13 @@ class Connection:
             self._sock.hang_up()
         self._let_go()
 
+    def refuse(self, code, within=1):
+        """Close a socket just opened with `code`, and wait (`within` seconds at most) for the page's
+        reply: a connection let go with the page's hello unread would be reset, and the reset can
+        take the close frame, and its code, from the page before it reads it."""
+        self.close(code)
+        self._server.thread.join(within)
+
     def hang_up(self):
         """Drop the connection without a close frame; a page that is still there reconnects."""
         self._sock.hang_up()

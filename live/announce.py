@@ -9,7 +9,7 @@ from data import availability, participants
 from data.db import connection, prepared
 from data.models import Chat
 from live.bus import hub
-from live.events import ChatChanged, Goto, Live, Log, Status, Typing, Updated
+from live.events import ChatChanged, Live, Log, Status, Typing, Updated
 
 
 def announce(changes, by_chatter=False):
@@ -89,11 +89,6 @@ def _behind(chat_id):
         .where((Chat.queue == mine.queue) & Chat.state.in_(("waiting", "offered")) & after)
         .tuples()
     )
-
-
-def send_to_login(agent_id):
-    """Take the agent's open consoles to the sign-in page (their account was disabled)."""
-    hub.publish(f"agent:{agent_id}", Goto("/login"))
 
 
 def publish_typing(chat_id, who, private):

@@ -75,7 +75,26 @@ class Goto:
     path: str
 
 
-Event = Log | ChatChanged | Updated | Status | Live | MailStatus | Inbox | Typing | Goto
+@dataclass(frozen=True, slots=True)
+class SessionsEnded:
+    """Every session of the agent before `version` ended (signed out, a new password, disabled): the
+    pages opened with one close and go to the sign-in page."""
+
+    agent_id: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """The agent is a supervisor now, or no longer: the supervisor pages they opened close."""
+
+    agent_id: int
+    supervisor: bool
+
+
+Event = (
+    Log | ChatChanged | Updated | Status | Live | MailStatus | Inbox | Typing | Goto | SessionsEnded | Rights
+)
 KINDS = {kind.__name__: kind for kind in Event.__args__}
 
 

@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 
 from flask import abort, copy_current_request_context, current_app, has_request_context, request
 
+from data.checks import MAX_INTEGER
 from data.db import connection, db, log_failure
 from live.adapter import Connection, prepare_upgrade
 from live.bus import hub
-from live.events import Log
+from live.events import Log, Rights, SessionsEnded
+from live.tabs import tabs
 
 OVERLOADED = 1013  # "try again later": htmx reconnects and resyncs
+UNREADABLE = 1007  # a frame that is not a notice the page can send: a bug or a forgery
 HELLO_TIMEOUT = 10
 # how long a message sent at once (PageSocket.deliver) may wait on a browser that reads nothing: the
 # sender's own page waits meanwhile
@@ -37,33 +40,53 @@ def check_upgrade():
     prepare_upgrade(request.environ)
 
 
-def serve(ws, view, on_notice=None, on_last_close=None):
+def serve(ws, view, on_notice=None, on_last_close=None, session=None, tab_of=None):
     """Run one browser socket: subscribe, read the hello, send until the browser goes.
 
     `ws` is what flask-sock hands the endpoint; `view` renders (live/page.py). `on_notice(notice)`
     handles each later JSON object from the page, and what it returns (HTML) is sent back.
     `on_last_close()` runs when no other socket of this process listens on the view's channels.
+    `session` (live.sessions.Session): the agent's session the socket lives by; `tab_of`: what the
+    page is (a chat, a session), whose oldest sockets close past the cap of sockets per page.
     """
     if not db.is_closed():
         db.close()  # a socket lives for hours: never hold a pooled connection while idle
     wire = Connection(ws)
-    page = PageSocket(wire, view)
+    page = PageSocket(wire, view, session)
     channels = list(view.channels())
+    if session is not None:
+        channels.append(session.channel)
     for channel in channels:
         hub.subscribe(channel, page)
+    if tab_of is not None:
+        tabs.opened(tab_of, page, current_app.config["SOCKETS_PER_PAGE"])
     try:
+        # heard from now on: a session that ended before is seen in the database
+        ended = session.confirm() if session is not None else None
+        if ended is not None:
+            wire.refuse(ended)
+            return
         hello = parse_hello(wire.receive(timeout=HELLO_TIMEOUT))
         # the sender renders with this request's context: url_for, the session's CSRF token
         run = copy_current_request_context(page.run)
         threading.Thread(target=run, args=(hello,), daemon=True).start()
         wire.read(page.answering(on_notice))
+    except Unreadable:
+        page.close(UNREADABLE)
     finally:
+        if tab_of is not None:
+            tabs.gone(tab_of, page)
         left = sum(hub.unsubscribe(channel, page) for channel in channels)
         for shown in page.following:
             hub.unsubscribe(shown, page)
         page.stop()
         if not left and on_last_close is not None:
             on_last_close()
+
+
+def refuse(ws, code):
+    """Close a socket the endpoint will not serve with `code`, which tells its page why."""
+    Connection(ws).refuse(code)
 
 
 def close_all(code):
@@ -85,9 +108,10 @@ class PageSocket:
 
     slots = itertools.count()  # spreads the sockets over the pinger's turns
 
-    def __init__(self, wire, view):
+    def __init__(self, wire, view, session=None):
         self.wire = wire
         self.view = view
+        self.session = session  # checked before anything is written: never a frame once it ended
         self.events = queue.Queue(maxsize=SEND_QUEUE)
         self.closed = False
         self.slot = next(PageSocket.slots)
@@ -111,6 +135,11 @@ class PageSocket:
         waiting for the sender to be scheduled behind every other socket that has work. A message
         fragment depends on nothing of the request that renders it, but it needs one (url_for), so
         the routing timer, which has none, always hands over."""
+        if type(event) in (SessionsEnded, Rights):
+            ended = self.session and self.session.ended_by(event)
+            if ended:
+                self.close(ended)  # now, from the greenlet that ended it: nothing is sent after
+            return
         if (
             type(event) is Log
             and self.synced
@@ -162,6 +191,8 @@ class PageSocket:
             self.close(1011)
 
     def _send(self, html, within=None):
+        if self.session is not None and self._expired():
+            return
         if html and not self.closed and self.wire.connected:
             try:
                 self.wire.send_text(html, within)
@@ -176,7 +207,8 @@ class PageSocket:
         def handle(text):
             try:
                 notice = parse_notice(text)
-                if notice and on_notice is not None:
+                # a hello that came after HELLO_TIMEOUT (a slow start): the page was synced without it
+                if on_notice is not None and "seqs" not in notice:
                     with connection():
                         answer = on_notice(notice)
                     # the sockets send what the notice changed before this one reads on: the other
@@ -185,6 +217,8 @@ class PageSocket:
                     time.sleep(0)
                     if answer:
                         self.reply(answer)
+            except Unreadable:
+                self.close(UNREADABLE)
             except Exception as e:  # noqa: BLE001 - never into the socket's reader; the page reconnects
                 log_failure(current_app.logger, "socket notice failed", e)
                 self.close(1011)
@@ -198,8 +232,17 @@ class PageSocket:
         last one by the next all the same."""
         if self.closed or not self.wire.connected:  # closing: a ping may no longer be sent
             return
+        if self.session is not None and self._expired():
+            return
         if not self.wire.ping():
             self.hang_up()
+
+    def _expired(self):
+        """Close the socket if its session has expired (or must be checked again); True if it did."""
+        code = self.session.expired()
+        if code is not None:
+            self.close(code)
+        return code is not None
 
     def hang_up(self):
         """Drop the connection without a close frame, which a browser that reads nothing would never
@@ -223,24 +266,33 @@ class PageSocket:
         self.wire.close(code)
 
 
+class Unreadable(ValueError):
+    """A frame no page of Parley sends: the socket closes with UNREADABLE (1007), nothing logged."""
+
+
 def parse_hello(text):
     """The browser's hello: per chat, the last message it holds and the controls it shows.
 
-    {"seqs": {"12": 5}, "modes": {"12": "active"}} becomes ({12: 5}, {12: "active"}).
+    {"seqs": {"12": 5}, "modes": {"12": "active"}} becomes ({12: 5}, {12: "active"}); no hello
+    (none within HELLO_TIMEOUT) is an empty one.
     """
     try:
         hello = json.loads(text or "{}")
         seqs = {int(k): int(v) for k, v in hello.get("seqs", {}).items()}
         modes = {int(k): str(v) for k, v in hello.get("modes", {}).items()}
-        return seqs, modes
-    except (ValueError, TypeError, AttributeError):
-        return {}, {}
+    except (ValueError, TypeError, AttributeError, OverflowError):  # 1e400 is a float: inf
+        raise Unreadable from None
+    if not all(0 <= n <= MAX_INTEGER for n in (*seqs, *seqs.values(), *modes)):
+        raise Unreadable  # no chat or message has such a number (the database could not hold it)
+    return seqs, modes
 
 
 def parse_notice(data):
-    """A page's notice: a JSON object ({"send": ...} or {"typing": ...}); None for anything else."""
+    """A page's notice: a JSON object ({"send": ...}, {"typing": ...}); Unreadable for anything else."""
     try:
-        notice = json.loads(data) if data else None
-    except ValueError:
-        return None
-    return notice if isinstance(notice, dict) else None
+        notice = json.loads(data)
+    except (ValueError, TypeError):
+        raise Unreadable from None
+    if not isinstance(notice, dict):
+        raise Unreadable
+    return notice

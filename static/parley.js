@@ -46,7 +46,20 @@
     socket.send(hello());
     resend();
   });
-  document.addEventListener("htmx:wsClose", function () { socketOpen = false; banner(true); });
+  // the server closed the socket for good: the session ended (4001: sign in again), the page is for
+  // supervisors and this agent is none now (4003: to the console), or the page is open in too many
+  // tabs (4008: this one says so and stays closed); any other close reconnects
+  var GONE_TO = { 4001: "/login", 4003: "/" };
+  document.addEventListener("htmx:wsClose", function (e) {
+    var code = e.detail.event && e.detail.event.code;
+    socketOpen = false;
+    if (GONE_TO[code]) { leaving = true; window.location.assign(GONE_TO[code]); return; }
+    banner(true);
+    if (code === 4008) {
+      document.getElementById("connection").textContent =
+        "This page is open in too many tabs, so it was closed here. Reload it to use it in this tab.";
+    }
+  });
   window.addEventListener("pagehide", function () { banner(false); });
 
   // the socket's resync re-renders the status: keep the profile the agent has already chosen
@@ -412,6 +425,8 @@
       form.classList.toggle("private", on);
       form.querySelector("[data-private-field]").value = on ? "yes" : "";
       form.querySelector(".private-flag").hidden = !on;
+      // the server decides whether a typing notice is private from what it was told last
+      if (socket && socketOpen) socket.send(JSON.stringify({ composer: Number(toggle.dataset.privateToggle), private: on }));
       form.querySelector("textarea").focus();
       return;
     }

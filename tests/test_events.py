@@ -10,6 +10,8 @@ from live.events import (
     Live,
     Log,
     MailStatus,
+    Rights,
+    SessionsEnded,
     Status,
     Typing,
     Updated,
@@ -27,6 +29,8 @@ EVERY_KIND = [
     Inbox(3),
     Typing(12, "agent:3", True),
     Goto("/login"),
+    SessionsEnded(3, 7),
+    Rights(3, False),
 ]
 
 

@@ -295,7 +295,10 @@ def test_a_page_that_never_answers_the_close_does_not_hold_the_stop(server, peop
 def test_a_page_whose_buffers_are_full_does_not_hold_the_stop(start_server, people):
     """A page that reads nothing while its socket's writer is stuck in the middle of a frame too big
     for the buffers: on SIGTERM its close frame cannot be written, and must not hold the others'."""
-    server = start_server(env={"PARLEY_PING_INTERVAL": "600"})
+    # 1,000 messages at once: far past the default rate of a page's messages
+    server = start_server(
+        env={"PARLEY_PING_INTERVAL": "600", "PARLEY_LIMIT_SOCKET_MESSAGES": "1000 per second"}
+    )
     ann, chatter, chat = active_chat(server, people)
     page = chatter.connect()
     long = "All of this, again and again. " * 160  # ~5 KB: 1,000 of them overflow any socket buffer

@@ -9,7 +9,8 @@ from data.checks import whole_number
 from data.hours import zone_names
 from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
 from data.org_export import export_text
-from live.announce import announce, send_to_login
+from live import sessions
+from live.announce import announce
 from live.events import Live
 from views.auth import supervisor_required
 from views.compose import error
@@ -208,13 +209,18 @@ def agent(item_id):
         enabled=form["enabled"],
         profile_ids=tuple(form["profiles"]),
     )
+    before = (item.session_version, item.supervisor) if item else None
     try:
         saved, changes, signed_out = admin.save_agent(item, values, acting=current_user)
     except admin.Invalid as e:
         return _edit_page("agent", item, form, e.errors, 400)
+    # the sockets of sessions that ended (a new password, disabled) close before anything is told
+    if before and saved.session_version != before[0]:
+        sessions.end_sessions(saved.id, saved.session_version)
+    if before and saved.supervisor != before[1]:
+        sessions.rights_changed(saved.id, saved.supervisor)
     announce(changes)
     if signed_out:
-        send_to_login(saved.id)
         return _saved(f"Saved {saved.name}. The account is disabled and was signed out.")
     return _saved(f"Saved {saved.name}.")
 

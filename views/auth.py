@@ -1,13 +1,15 @@
 """Signing agents in and out; what a signed-out browser and an agent who is no supervisor get."""
 
 import functools
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from data import routing
 from data.models import Agent
+from live import sessions
 from live.announce import announce
 from views import limits
 from views.fragments import htmx_request
@@ -35,6 +37,7 @@ def login():
         if agent is not None:
             session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
             login_user(agent)
+            session["since"] = session["seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
         error = "Wrong username or password."
     return _login_page(error), 401 if error else 200
@@ -51,11 +54,36 @@ def _safe_next(target):
 @login_required
 def logout():
     """Log off from the queues, leave open chats and end the session."""
-    announce(routing.sign_out(current_user))
+    changes = routing.sign_out(current_user)
     current_user.end_sessions()  # a copied cookie dies with this one
+    # its sockets close before they could show what signing out changed
+    sessions.end_sessions(current_user.id, current_user.session_version + 1)
+    announce(changes)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+def session_age():
+    """Before every request: sign out an agent's session unused for PARLEY_SESSION_IDLE seconds or
+    older than PARLEY_SESSION_MAX (a cookie without the times is from before they were kept: ended),
+    so the page asks to sign in; note the use of one that lasts."""
+    if "_user_id" not in session:
+        return
+    ends, idle_from = session_deadlines()
+    now = time.time()
+    if now >= min(ends, idle_from):
+        logout_user()
+        session.clear()
+    elif now - session["seen"] >= min(60, current_app.config["SESSION_IDLE"] / 4):
+        session["seen"] = now  # noted in the cookie once a minute at most, not on every request
+
+
+def session_deadlines():
+    """When the signed-in session ends for good, and when for want of use (time.time())."""
+    config = current_app.config
+    since, seen = session.get("since", 0), session.get("seen", 0)
+    return since + config["SESSION_MAX"], seen + config["SESSION_IDLE"]
 
 
 def signed_out():

@@ -258,7 +258,7 @@ def socket_send(chat, sent):
     def post(text, key):
         return posting.post_by_chatter(chat, text, key=key)
 
-    return socket_message(sent, "chat-alert", post, by_chatter=True)
+    return socket_message(sent, "chat-alert", post, by_chatter=True, sender=f"chat:{chat.id}")
 
 
 @bp.get("/chat/<slug>/files/<token>")

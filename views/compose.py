@@ -7,10 +7,12 @@ from flask import render_template, request
 
 from data import files
 from data.changes import NoSuchChat, RoutingError
+from data.checks import MAX_INTEGER
 from data.models import Agent, Chat
 from live.announce import announce
 from views.files import take_uploads
 from views.fragments import fill
+from views.socket_limits import too_many_messages
 
 MAX_MESSAGE = 5000
 TOO_LONG = f"A message can hold at most {MAX_MESSAGE} characters."
@@ -45,15 +47,19 @@ def post_message(alert, chat_id, post, by_chatter=False):
     return "", 204
 
 
-def socket_message(sent, alert, post, by_chatter=False):
+def socket_message(sent, alert, post, by_chatter=False, *, sender):
     """Store a message a page sent over its socket, {"text": ..., "key": ...}, with `post(text, key)`.
 
     Returns what to tell that page: nothing once stored (its own copy comes back as a push, marked
     with the key), else why not, for `alert`, naming the key so the page gives the text back.
+    `sender` ("chat:12", "agent:3"): whose messages count against PARLEY_LIMIT_SOCKET_MESSAGES.
     """
     key = sent.get("key") if isinstance(sent, dict) else None
     if not isinstance(key, str) or not CLIENT_KEY.fullmatch(key):
         return refused(alert, UNREADABLE, None)
+    too_many = too_many_messages(sender)
+    if too_many:
+        return refused(alert, too_many, key)
     text = sent.get("text")
     text = text.strip() if isinstance(text, str) else ""
     if not text or len(text) > MAX_MESSAGE:
@@ -86,11 +92,12 @@ def out_of_band(html, status=200):
 
 
 def typing_of(notice):
-    """A typing notice, {"typing": chat id, "private": bool} -> (chat id, private)."""
-    try:
-        return int(notice["typing"]), bool(notice.get("private"))
-    except (ValueError, TypeError, KeyError):
+    """A typing notice, {"typing": chat id, "private": bool} -> (chat id, private); (None, False) for
+    anything else (1e309, a number no chat has, a string)."""
+    chat_id = notice.get("typing")
+    if type(chat_id) is not int or not 0 < chat_id <= MAX_INTEGER:
         return None, False
+    return chat_id, notice.get("private") is True
 
 
 def typing_html(chat_id, who, private=False):

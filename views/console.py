@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from data import invitations, left_messages, participants, posting, routing
 from data.changes import RoutingError
-from data.checks import whole_number
+from data.checks import MAX_INTEGER, whole_number
 from data.db import prepared
 from data.models import Agent, Chat, Message, Offer, Participant, Profile
 from live.announce import announce
@@ -134,13 +134,14 @@ def socket_send(session_id, sent):
     """Store a message a console sent over its socket: {"chat": 12, "text": ..., "key": ...,
     "private": false}, as the agent whose session `session_id` is, while that session lasts."""
     chat_id = sent.get("chat") if isinstance(sent, dict) else None
-    if type(chat_id) is not int:
+    if type(chat_id) is not int or not 0 < chat_id <= MAX_INTEGER:
         return refused("status-error", UNREADABLE, None)
     private = sent.get("private") is True
     return socket_message(
         sent,
         f"alert-{chat_id}",
         lambda text, key: posting.post_in_session(chat_id, session_id, text, private=private, key=key),
+        sender=f"agent:{session_id.partition('.')[0]}:{chat_id}",  # an agent's rate is per chat
     )
 
 
