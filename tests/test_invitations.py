@@ -730,3 +730,17 @@ def test_a_note_goes_with_the_invitation_privately(org):
     assert invitations.pending(chat).note == "refund, order 1234"
     assert "Ann Agent invited Ben Agent. Note: refund, order 1234" in private_lines(chat)
     assert not any("1234" in text for text in chatter_texts(chat))
+
+
+def test_files_are_theirs_only_from_while_they_were_in_the_chat(org):
+    """Leave chat and signing out (a supervisor disabling the account signs it out) alike."""
+    ann, ben, chat = conference_of(org)
+    before = now()
+    invitations.leave_chat(chat, ann)
+    routing.sign_out(ben)
+    after = now() + timedelta(seconds=1)
+    for agent in (ann, ben):
+        assert participants.saw(chat.id, agent.id, before)
+        assert not participants.saw(chat.id, agent.id, after)
+    cat = org.agent("cat")
+    assert not participants.saw(chat.id, cat.id, before)
