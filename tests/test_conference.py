@@ -36,13 +36,19 @@ def send_file(server, agent, chat, name, private=False):
     return rows(server, "select token from attachment where name = ?", name)[0][0]
 
 
-def conference(server, people):
-    """Ann and Ben in a chat with Carl: (ann, ben, chatter, chat id)."""
+def with_carl(server, people):
+    """Ann in a chat with Carl, then Ben signed in and logged on: (ann, ben, chatter, chat id)."""
     ann = people.agent(server, "ann", "Support desk")
     chatter = people.chatter(server)
     chat = chatter.start(name="Carl")
     ann.accept(chat)
     ben = people.agent(server, "ben", "Support desk")
+    return ann, ben, chatter, chat
+
+
+def conference(server, people):
+    """Ann and Ben in a chat with Carl: (ann, ben, chatter, chat id)."""
+    ann, ben, chatter, chat = with_carl(server, people)
     assert invite(ann, chat, "Ben Agent").status_code == 200
     ben.accept(chat)
     return ann, ben, chatter, chat
@@ -90,13 +96,9 @@ def test_leave_chat_leaves_the_others_chatting_and_loses_it(server, people):
 
 
 def test_hand_over_loses_the_chat(server, people):
-    ann = people.agent(server, "ann", "Support desk")
-    chatter = people.chatter(server)
-    chat = chatter.start(name="Carl")
-    ann.accept(chat)
+    ann, ben, chatter, chat = with_carl(server, people)
     before_token = send_file(server, ann, chat, "before.txt")
     consoles = [ann.connect(), ann.connect()]
-    ben = people.agent(server, "ben", "Support desk")
     assert invite(ann, chat, "Ben Agent", stay=False).status_code == 200
     ben.accept(chat)
     loses_the_chat(server, people, ann, ben, chat, consoles, before_token)
@@ -115,11 +117,7 @@ def test_the_last_agent_cannot_leave_only_end(server, people):
 
 
 def test_cancel_invitation_takes_the_offer_away_and_allows_another(server, people):
-    ann = people.agent(server, "ann", "Support desk")
-    chatter = people.chatter(server)
-    chat = chatter.start(name="Carl")
-    ann.accept(chat)
-    ben = people.agent(server, "ben", "Support desk")
+    ann, ben, chatter, chat = with_carl(server, people)
     bens = ben.connect()
     assert invite(ann, chat, "Ben Agent").status_code == 200
     bens.wait_for_text(f'id="panel-{chat}"')
@@ -141,11 +139,7 @@ def test_cancel_invitation_takes_the_offer_away_and_allows_another(server, peopl
 
 
 def test_accepted_invitation_can_no_longer_be_cancelled(server, people):
-    ann = people.agent(server, "ann", "Support desk")
-    chatter = people.chatter(server)
-    chat = chatter.start(name="Carl")
-    ann.accept(chat)
-    ben = people.agent(server, "ben", "Support desk")
+    ann, ben, chatter, chat = with_carl(server, people)
     assert invite(ann, chat, "Ben Agent").status_code == 200
     ben.accept(chat)
     response = ann.post(f"/chats/{chat}/invitation/cancel")
@@ -154,11 +148,7 @@ def test_accepted_invitation_can_no_longer_be_cancelled(server, people):
 
 
 def test_a_note_goes_with_the_invitation_escaped_and_length_limited(server, people):
-    ann = people.agent(server, "ann", "Support desk")
-    chatter = people.chatter(server)
-    chat = chatter.start(name="Carl")
-    ann.accept(chat)
-    ben = people.agent(server, "ben", "Support desk")
+    ann, ben, chatter, chat = with_carl(server, people)
 
     too_long = invite(ann, chat, "Ben Agent", note="x" * 201)
     assert too_long.status_code == 400

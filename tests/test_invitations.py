@@ -651,13 +651,19 @@ def test_answer_refuses_what_was_not_asked(org):
 # --- cancelling, leaving, the note ------------------------------------------------------------------
 
 
-def conference_of(org):
-    """Ann and Ben in a chat with Carl: (ann, ben, chat)."""
+def invited(org):
+    """Ann in a chat with Carl, Ben invited into it: (ann, ben, chat, Ben's offer)."""
     ann = org.agent("ann")
     chat = org.chat_with(ann)
     ben = org.agent("ben")
     invitations.invite(chat, ann, invitee=ben)
-    routing.accept(invitation_offer(chat).id, ben)
+    return ann, ben, chat, invitation_offer(chat)
+
+
+def conference_of(org):
+    """Ann and Ben in a chat with Carl: (ann, ben, chat)."""
+    ann, ben, chat, offer = invited(org)
+    routing.accept(offer.id, ben)
     return ann, ben, chat
 
 
@@ -678,11 +684,7 @@ def test_leave_chat_goes_on_with_the_others_and_the_last_cannot_leave(org):
 
 
 def test_cancel_then_accept_the_cancel_wins(org):
-    ann = org.agent("ann")
-    chat = org.chat_with(ann)
-    ben = org.agent("ben")
-    invitations.invite(chat, ann, invitee=ben)
-    offer = invitation_offer(chat)
+    ann, ben, chat, offer = invited(org)
     changes = invitations.cancel_pending(chat, ann)
     assert ben.id in changes.agents
     assert fresh(offer).state == "withdrawn"
@@ -696,11 +698,7 @@ def test_cancel_then_accept_the_cancel_wins(org):
 
 
 def test_accept_then_cancel_the_accept_wins(org):
-    ann = org.agent("ann")
-    chat = org.chat_with(ann)
-    ben = org.agent("ben")
-    invitations.invite(chat, ann, invitee=ben)
-    routing.accept(invitation_offer(chat).id, ben)
+    ann, ben, chat = conference_of(org)
     with pytest.raises(RoutingError, match="it was answered already"):
         invitations.cancel_pending(chat, ann)
     assert in_chat(chat) == {ann.id, ben.id}
@@ -708,11 +706,7 @@ def test_accept_then_cancel_the_accept_wins(org):
 
 def test_an_accept_that_finds_the_invitation_cancelled_is_undone(org):
     """The invitation's row decides, even for an accept whose offer was still pending: nothing of it stays."""
-    ann = org.agent("ann")
-    chat = org.chat_with(ann)
-    ben = org.agent("ben")
-    invitations.invite(chat, ann, invitee=ben)
-    offer = invitation_offer(chat)
+    ann, ben, chat, offer = invited(org)
     Invitation.update(state="cancelled").where(Invitation.chat == chat).execute()  # cancelled, offer not yet
     with pytest.raises(RoutingError, match="This invitation was cancelled."):
         routing.accept(offer.id, ben)

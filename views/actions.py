@@ -96,22 +96,23 @@ def invite(chat_id):
 @bp.post("/chats/<int:chat_id>/invitation/cancel")
 def cancel_invitation(chat_id):
     """Take back the chat's pending invitation: its offer disappears from the invitee's console."""
-    agent, chat = agent_and_chat(chat_id)
-    try:
-        changes = invitations.cancel_pending(chat, agent)
-    except RoutingError as e:
-        return error(str(e), f"alert-{chat_id}", 409)
-    announce(changes)
-    return out_of_band(replace(invite_status_html(agent, chat)))
+    return _conference_change(
+        chat_id, invitations.cancel_pending, lambda agent, chat: replace(invite_status_html(agent, chat))
+    )
 
 
 @bp.post("/chats/<int:chat_id>/leave")
 def leave(chat_id):
     """Leave a chat the other agents in it go on with; its tab closes on every console of the agent."""
+    return _conference_change(chat_id, invitations.leave_chat, lambda agent, chat: remove_tab(chat_id))
+
+
+def _conference_change(chat_id, change, answer):
+    """Make `change(chat, agent)` and answer with the out-of-band swaps `answer(agent, chat)`, or 409."""
     agent, chat = agent_and_chat(chat_id)
     try:
-        changes = invitations.leave_chat(chat, agent)
+        changes = change(chat, agent)
     except RoutingError as e:
         return error(str(e), f"alert-{chat_id}", 409)
     announce(changes)
-    return out_of_band(remove_tab(chat_id))
+    return out_of_band(answer(agent, chat))
