@@ -1,4 +1,5 @@
-"""Inviting a colleague, or anyone in a queue, into a chat: one pending invitation per chat at a time.
+"""Inviting a colleague, or anyone in a queue, into a chat: one pending invitation per chat at a time,
+which its chat's agents may cancel; and an agent leaving a chat that others go on with.
 
 An invitation travels as an Offer (with `invitation` set), so accepting, rejecting, expiry and the
 console's offer tab work as for new chats; data/routing.py calls `joined`, `declined` and `cancel`.
@@ -6,16 +7,26 @@ console's offer tab work as for new chats; data/routing.py calls `joined`, `decl
 
 from data.changes import Changes, RoutingError
 from data.db import prepared, write
-from data.dispatch import agent_load, load_of, make_offer
+from data.dispatch import agent_load, dispatch, load_of, make_offer
 from data.models import Agent, Chat, Invitation, Offer, Participant, ProfileQueue, Queue, now
-from data.participants import is_participant, join
+from data.participants import is_participant, join, leave
 from data.posting import post, say
 
+NOTE_MAX = 200  # characters: a line for the invitee to read at a glance, not a briefing
 
-def invite(chat, inviter, invitee=None, queue=None, stay=True):
-    """Invite `invitee` (an Agent) or anyone in `queue` into the chat; return Changes."""
+
+class BadNote(RoutingError):
+    """An invitation's note past NOTE_MAX."""
+
+
+def invite(chat, inviter, invitee=None, queue=None, stay=True, note=""):
+    """Invite `invitee` (an Agent) or anyone in `queue` into the chat, with an optional one-line `note`
+    for whoever is asked; return Changes."""
     changes = Changes()
     at = now()
+    note = one_line(note)
+    if len(note) > NOTE_MAX:
+        raise BadNote(f"The note is too long: at most {NOTE_MAX} characters, this one has {len(note)}.")
     with write():
         chat = Chat.get_by_id(chat.id)
         if chat.state != "active" or not is_participant(chat, inviter):
@@ -24,14 +35,63 @@ def invite(chat, inviter, invitee=None, queue=None, stay=True):
             raise RoutingError("An invitation is already pending in this chat; wait for its answer.")
         if invitee is not None:
             _check_invitee(chat, inviter, invitee)
-        invitation = Invitation.create(chat=chat, inviter=inviter, invitee=invitee, queue=queue, stay=stay)
+        invitation = Invitation.create(
+            chat=chat, inviter=inviter, invitee=invitee, queue=queue, stay=stay, note=note
+        )
         if not _offer(invitation, at, changes):
             invitation.delete_instance()
             raise RoutingError(f"Nobody in {queue.name} can take an invitation now.")
-        post(
-            chat, "system", f"{inviter.name} invited {invitation.target_name}.", private=True, changes=changes
-        )
+        line = f"{inviter.name} invited {invitation.target_name}." + (f" Note: {note}" if note else "")
+        post(chat, "system", line, private=True, changes=changes)
         changes.chat(chat)
+    return changes
+
+
+def one_line(text):
+    """The text with its runs of spaces and line breaks made single spaces."""
+    return " ".join((text or "").split())
+
+
+def cancel_pending(chat, agent):
+    """An agent in the chat takes back its pending invitation: the invitee's offer goes at once.
+    The invitation's own row decides a race with the invitee accepting (see `joined`)."""
+    changes = Changes()
+    at = now()
+    with write():
+        if not is_participant(chat, agent):
+            raise RoutingError("You can cancel invitations only in a chat you are in.")
+        invitation = pending(chat)
+        won = invitation is not None and (
+            Invitation.update(state="cancelled", answered_at=at)
+            .where((Invitation.id == invitation.id) & (Invitation.state == "pending"))
+            .execute()
+        )
+        if not won:
+            raise RoutingError("There is no pending invitation to cancel: it was answered already.")
+        for offer in Offer.select().where((Offer.invitation == invitation) & (Offer.state == "pending")):
+            Offer.update(state="withdrawn", answered_at=at).where(Offer.id == offer.id).execute()
+            changes.agents.add(offer.agent_id)
+        line = f"{agent.name} cancelled the invitation to {invitation.target_name}."
+        post(chat, "system", line, private=True, changes=changes)
+        changes.chat(chat)
+    return changes
+
+
+def leave_chat(chat, agent):
+    """The agent leaves a chat that goes on with its other agents; the last one can only end it."""
+    changes = Changes()
+    at = now()
+    with write():
+        chat = Chat.get_by_id(chat.id)
+        if chat.state != "active" or not is_participant(chat, agent):
+            raise RoutingError("You are not in this chat.")
+        if not others_in(chat, agent):
+            raise RoutingError("You are the last agent in this chat: end it instead of leaving it.")
+        leave(chat, agent.id, at)
+        say(chat, f"{agent.name} left the chat.", changes)
+        changes.chat(chat)
+        changes.agents.add(agent.id)
+        dispatch(changes)  # the agent has room for a waiting chat now
     return changes
 
 
@@ -51,6 +111,11 @@ def invitees(chat):
         .where((Agent.status != "off") & Agent.enabled & Agent.id.not_in(_inside(chat)))
         .order_by(Agent.name)
     )
+
+
+def others_in(chat, agent):
+    """Whether agents other than `agent` are in the chat now."""
+    return _inside(chat).where(Participant.agent != agent.id).exists()
 
 
 def _inside(chat):
@@ -102,21 +167,19 @@ def _next_in_queue(invitation):
 def joined(offer, agent, at, changes):
     """The invitee accepted: they join; on a hand-over the inviter leaves."""
     invitation = offer.invitation
-    Invitation.update(state="accepted", answered_at=at).where(Invitation.id == invitation.id).execute()
+    won = (
+        Invitation.update(state="accepted", answered_at=at)
+        .where((Invitation.id == invitation.id) & (Invitation.state == "pending"))
+        .execute()
+    )
+    if not won:  # cancelled meanwhile: raising undoes the offer's acceptance too
+        raise RoutingError("This invitation was cancelled.")
     chat = offer.chat
     join(chat, agent, at)
     say(chat, f"{agent.name} joined the chat.", changes)
     if not invitation.stay:
-        left = (
-            Participant.update(left_at=at)
-            .where(
-                (Participant.chat == chat)
-                & (Participant.agent == invitation.inviter_id)
-                & Participant.left_at.is_null()
-            )
-            .execute()
-        )
-        if left:  # not when the inviter has left already (signed out, in a conference)
+        # not when the inviter has left already (signed out, in a conference)
+        if leave(chat, invitation.inviter_id, at):
             say(chat, f"{invitation.inviter.name} left the chat.", changes)
     changes.chat(chat)
     changes.agents.update({agent.id, invitation.inviter_id})

@@ -223,6 +223,8 @@ class Invitation(BaseModel):
     invitee = ForeignKey(Agent, null=True)  # a named colleague, or None for anyone in `queue`
     queue = ForeignKey(Queue, null=True)
     stay = BooleanField(default=True)  # False: the inviter leaves once the invitee joins
+    # the inviter's word to the invitee, shown with the offer; never the chatter's
+    note = CharField(default="")
     # "pending", "accepted", "declined" or "cancelled"
     state = CharField(default="pending", index=True)
     created_at = DateTimeField(default=now)

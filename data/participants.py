@@ -15,6 +15,26 @@ def join(chat, agent, at):
         Participant.create(chat=chat, agent=agent, joined_at=at)
 
 
+def leave(chat, agent_id, at):
+    """Take the agent out of the chat, tab and all: whoever left sees nothing of it after (a hand-over,
+    Leave chat). False if they were not in it."""
+    return bool(
+        Participant.update(left_at=at, closed_at=at)
+        .where((Participant.chat == chat) & (Participant.agent == agent_id) & Participant.left_at.is_null())
+        .execute()
+    )
+
+
+def saw(chat_id, agent_id, at):
+    """The agent is in the chat, or was still in it at `at` (a file posted then is theirs to open)."""
+    where = (Participant.chat == chat_id) & (Participant.agent == agent_id)
+    return (
+        Participant.select()
+        .where(where & (Participant.left_at.is_null() | (Participant.left_at > at)))
+        .exists()
+    )
+
+
 def is_participant(chat, agent, ever=False):
     """The agent is in the chat now (`ever`: or was in it before)."""
     return _participation(chat, agent, ever).first() is not None

@@ -313,6 +313,8 @@ def _why_not(offer_id, agent):
     offer = Offer.get_or_none(Offer.id == offer_id)
     if offer is None or offer.agent_id != agent.id:
         return "There is no such offer for you."
+    if offer.state == "withdrawn" and offer.invitation_id and offer.chat.state == "active":
+        return "This invitation was cancelled."  # by an agent in the chat, which goes on
     reasons = {
         "accepted": "You have already accepted this chat.",
         "rejected": "You have already rejected this chat.",

@@ -140,9 +140,9 @@ def test_accepted_invitation_without_stay_hands_the_chat_over(org):
     assert texts[-2:] == ["Ben Agent joined the chat.", "Ann Agent left the chat."]
     with pytest.raises(RoutingError):
         posting.post_by_agent(chat, ann, "Still here?")
-    # ann's row stays (her tab shows she left) until she closes it
+    # she loses the chat, tab and all (no later message reaches her console)
     part = Participant.get((Participant.chat == chat) & (Participant.agent == ann))
-    assert part.left_at is not None and part.closed_at is None
+    assert part.left_at is not None and part.closed_at is not None
     assert fresh(chat).state == "active"
 
 
@@ -646,3 +646,95 @@ def test_answer_refuses_what_was_not_asked(org):
     with pytest.raises(RoutingError, match="ended"):
         actions.answer(chat, question.seq, 0)
     assert fresh(question).choice is None
+
+
+# --- cancelling, leaving, the note ------------------------------------------------------------------
+
+
+def invited(org):
+    """Ann in a chat with Carl, Ben invited into it: (ann, ben, chat, Ben's offer)."""
+    ann = org.agent("ann")
+    chat = org.chat_with(ann)
+    ben = org.agent("ben")
+    invitations.invite(chat, ann, invitee=ben)
+    return ann, ben, chat, invitation_offer(chat)
+
+
+def conference_of(org):
+    """Ann and Ben in a chat with Carl: (ann, ben, chat)."""
+    ann, ben, chat, offer = invited(org)
+    routing.accept(offer.id, ben)
+    return ann, ben, chat
+
+
+def test_leave_chat_goes_on_with_the_others_and_the_last_cannot_leave(org):
+    ann, ben, chat = conference_of(org)
+    changes = invitations.leave_chat(chat, ann)
+    assert {ann.id} <= changes.agents and chat.id in changes.chats
+    assert in_chat(chat) == {ben.id}
+    assert chatter_texts(chat)[-1] == "Ann Agent left the chat."
+    part = Participant.get((Participant.chat == chat) & (Participant.agent == ann))
+    assert part.left_at is not None and part.closed_at is not None  # her tab goes too
+    assert not invitations.others_in(chat, ben)
+    with pytest.raises(RoutingError, match="You are the last agent in this chat: end it instead"):
+        invitations.leave_chat(chat, ben)
+    with pytest.raises(RoutingError, match="You are not in this chat."):
+        invitations.leave_chat(chat, ann)
+    assert in_chat(chat) == {ben.id} and fresh(chat).state == "active"
+
+
+def test_cancel_then_accept_the_cancel_wins(org):
+    ann, ben, chat, offer = invited(org)
+    changes = invitations.cancel_pending(chat, ann)
+    assert ben.id in changes.agents
+    assert fresh(offer).state == "withdrawn"
+    with pytest.raises(RoutingError, match="This invitation was cancelled."):
+        routing.accept(offer.id, ben)
+    assert in_chat(chat) == {ann.id}
+    assert invitations.pending(chat) is None
+    assert "Ann Agent cancelled the invitation to Ben Agent." in private_lines(chat)
+    invitations.invite(chat, ann, invitee=ben)  # a new one may be sent
+    assert invitations.pending(chat) is not None
+
+
+def test_accept_then_cancel_the_accept_wins(org):
+    ann, ben, chat = conference_of(org)
+    with pytest.raises(RoutingError, match="it was answered already"):
+        invitations.cancel_pending(chat, ann)
+    assert in_chat(chat) == {ann.id, ben.id}
+
+
+def test_an_accept_that_finds_the_invitation_cancelled_is_undone(org):
+    """The invitation's row decides, even for an accept whose offer was still pending: nothing of it stays."""
+    ann, ben, chat, offer = invited(org)
+    Invitation.update(state="cancelled").where(Invitation.chat == chat).execute()  # cancelled, offer not yet
+    with pytest.raises(RoutingError, match="This invitation was cancelled."):
+        routing.accept(offer.id, ben)
+    assert fresh(offer).state == "pending" and in_chat(chat) == {ann.id}
+
+
+def test_a_note_goes_with_the_invitation_privately(org):
+    ann = org.agent("ann")
+    chat = org.chat_with(ann)
+    ben = org.agent("ben")
+    with pytest.raises(invitations.BadNote, match="at most 200 characters, this one has 201"):
+        invitations.invite(chat, ann, invitee=ben, note="x" * 201)
+    assert invitations.pending(chat) is None
+    invitations.invite(chat, ann, invitee=ben, note="  refund,\n order 1234  ")
+    assert invitations.pending(chat).note == "refund, order 1234"
+    assert "Ann Agent invited Ben Agent. Note: refund, order 1234" in private_lines(chat)
+    assert not any("1234" in text for text in chatter_texts(chat))
+
+
+def test_files_are_theirs_only_from_while_they_were_in_the_chat(org):
+    """Leave chat and signing out (a supervisor disabling the account signs it out) alike."""
+    ann, ben, chat = conference_of(org)
+    before = now()
+    invitations.leave_chat(chat, ann)
+    routing.sign_out(ben)
+    after = now() + timedelta(seconds=1)
+    for agent in (ann, ben):
+        assert participants.saw(chat.id, agent.id, before)
+        assert not participants.saw(chat.id, agent.id, after)
+    cat = org.agent("cat")
+    assert not participants.saw(chat.id, cat.id, before)

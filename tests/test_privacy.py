@@ -17,7 +17,7 @@ from conftest import wait_for
 pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 
 # what only agents may read: unique markers in private messages, and the private system lines
-SECRETS = ("SECRET-ALONE", "SECRET-BEN", "SECRET-AFTER-ANSWER", "SECRET-CONFERENCE")
+SECRETS = ("SECRET-ALONE", "SECRET-BEN", "SECRET-AFTER-ANSWER", "SECRET-CONFERENCE", "SECRET-NOTE")
 PRIVATE_LINES = (
     "invited",
     "declined the invitation",
@@ -43,9 +43,9 @@ def option_value(html, label):
     return found.group(1)
 
 
-def invite(agent, chat, label, stay=True):
+def invite(agent, chat, label, stay=True, note=""):
     form = agent.get(f"/chats/{chat}/invite").text
-    data = {"invitee": option_value(form, label)}
+    data = {"invitee": option_value(form, label), "note": note}
     if stay:
         data["stay"] = "yes"
     response = agent.post(f"/chats/{chat}/invite", data)
@@ -126,9 +126,9 @@ def test_no_private_text_reaches_the_chatter_in_any_flow(server, people):
     note_seq = seq + 2  # the private note just sent (after the answer): not a question to the chatter
     assert chatter.post("/chat/support/answer", {"seq": note_seq, "choice": 0}).status_code == 409
 
-    # a hand-over to Cat: Ann leaves
+    # a hand-over to Cat, with a note for her: Ann leaves
     cat = people.agent(server, "cat", "Support desk")
-    invite(ann, chat, "Cat Agent", stay=False)
+    invite(ann, chat, "Cat Agent", stay=False, note="SECRET-NOTE order 1234")
     answer_offer(cat, chat, "accept")
     for page in pages:
         page.wait_for_text("Ann Agent left the chat.")

@@ -8,7 +8,8 @@ from data.changes import RoutingError
 from data.checks import whole_number
 from data.models import Agent, Queue
 from live.announce import announce
-from views.console import agent_and_chat, invite_status_html
+from views.compose import error, out_of_band
+from views.console import agent_and_chat, invite_status_html, remove_tab
 from views.fragments import replace
 
 bp = Blueprint("actions", __name__)
@@ -59,13 +60,15 @@ def invite_form(chat_id):
     return _invite_form(chat)
 
 
-def _invite_form(chat, error=None, status=200):
+def _invite_form(chat, problem=None, status=200, note=""):
     context = {
         "chat": chat,
         "pending": invitations.pending(chat),
         "invitees": list(invitations.invitees(chat)),
         "queues": list(invitations.queue_choices()),
-        "error": error,
+        "error": problem,
+        "note": note,
+        "note_max": invitations.NOTE_MAX,
     }
     return render_template("partials/invite_form.html", **context), status
 
@@ -81,9 +84,35 @@ def invite(chat_id):
     if invitee is None and queue is None:
         return _invite_form(chat, "Choose whom to invite.", 400)
     stay = request.form.get("stay") == "yes"
+    note = request.form.get("note", "")
     try:
-        changes = invitations.invite(chat, agent, invitee=invitee, queue=queue, stay=stay)
+        changes = invitations.invite(chat, agent, invitee=invitee, queue=queue, stay=stay, note=note)
     except RoutingError as e:
-        return _invite_form(chat, str(e), 409)
+        return _invite_form(chat, str(e), 400 if isinstance(e, invitations.BadNote) else 409, note)
     announce(changes)
-    return replace(invite_status_html(chat))
+    return replace(invite_status_html(agent, chat))
+
+
+@bp.post("/chats/<int:chat_id>/invitation/cancel")
+def cancel_invitation(chat_id):
+    """Take back the chat's pending invitation: its offer disappears from the invitee's console."""
+    return _conference_change(
+        chat_id, invitations.cancel_pending, lambda agent, chat: replace(invite_status_html(agent, chat))
+    )
+
+
+@bp.post("/chats/<int:chat_id>/leave")
+def leave(chat_id):
+    """Leave a chat the other agents in it go on with; its tab closes on every console of the agent."""
+    return _conference_change(chat_id, invitations.leave_chat, lambda agent, chat: remove_tab(chat_id))
+
+
+def _conference_change(chat_id, change, answer):
+    """Make `change(chat, agent)` and answer with the out-of-band swaps `answer(agent, chat)`, or 409."""
+    agent, chat = agent_and_chat(chat_id)
+    try:
+        changes = change(chat, agent)
+    except RoutingError as e:
+        return error(str(e), f"alert-{chat_id}", 409)
+    announce(changes)
+    return out_of_band(answer(agent, chat))

@@ -112,6 +112,7 @@ def _show(queue, chat=None, status=200, **context):
     if chat is not None:
         context.update(
             messages=list(Message.for_chatter(chat)),
+            agents=list(chat.agents()),  # the status line's names, on a reload too (not only once synced)
             chat_base=url_for("chat.page", slug=queue.slug),
             leave_offer=leave_offer_html(chat, availability.offer_mode(chat)),
         )

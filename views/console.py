@@ -237,15 +237,32 @@ def _mode(part):
 
 
 def _chat_context(agent, chat, mode, offer):
-    return {"chat": chat, "mode": mode, "offer": offer, "messages": Message.for_agents(chat), "agent": agent}
+    context = {
+        "chat": chat,
+        "mode": mode,
+        "offer": offer,
+        "messages": Message.for_agents(chat),
+        "agent": agent,
+    }
+    return context | _conference(agent, chat, mode)
 
 
 def controls_html(agent, chat, mode, offer):
     return render_template("partials/chat_controls.html", chat=chat, mode=mode, offer=offer, agent=agent)
 
 
-def invite_status_html(chat):
-    return render_template("partials/invite_status.html", chat=chat, pending=invitations.pending(chat))
+def invite_status_html(agent, chat, mode="active"):
+    """The chat's pending invitation, with Cancel invitation and Leave chat for an agent in it."""
+    return render_template(
+        "partials/invite_status.html", chat=chat, mode=mode, **_conference(agent, chat, mode)
+    )
+
+
+def _conference(agent, chat, mode):
+    """What the invite status shows: the pending invitation, whether the agent may leave."""
+    if mode != "active":
+        return {"pending": None, "may_leave": False}
+    return {"pending": invitations.pending(chat), "may_leave": invitations.others_in(chat, agent)}
 
 
 class ConsoleView:
@@ -327,7 +344,7 @@ class ConsoleView:
         parts = [
             replace(render_template("partials/tab_label.html", chat=chat, mode=mode)),
             replace(render_template("partials/details.html", chat=chat)),
-            replace(invite_status_html(chat)),
+            replace(invite_status_html(agent, chat, mode)),
         ]
         if shown["mode"] != mode:
             shown["mode"] = mode

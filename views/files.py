@@ -62,19 +62,21 @@ class CappedFile:
 @bp.get("/files/<token>")
 @login_required
 def agent_download(token):
-    """Serve a file to a supervisor, or to an agent who is or was in its chat, or is being offered it."""
+    """Serve a file to a supervisor, or to an agent who is in its chat, was in it when the file came,
+    or is being offered it."""
     attachment = Attachment.get_or_none(Attachment.token == token) or abort(404)
-    if not current_user.supervisor and not _agent_may_see(attachment.chat_id, current_user.id):
+    if not current_user.supervisor and not _agent_may_see(attachment, current_user.id):
         abort(404)
     return serve(attachment)
 
 
-def _agent_may_see(chat_id, agent_id):
-    """In the chat now or before, or shown it by an open offer (a new chat or an invitation)."""
+def _agent_may_see(attachment, agent_id):
+    """In the chat now or when the file came, or shown it by an open offer (a new chat or an invitation)."""
+    chat_id = attachment.chat_id
     offered = Offer.select().where(
         (Offer.chat == chat_id) & (Offer.agent == agent_id) & (Offer.state == "pending")
     )
-    return participants.is_participant(chat_id, agent_id, ever=True) or offered.exists()
+    return participants.saw(chat_id, agent_id, attachment.created_at) or offered.exists()
 
 
 def serve(attachment):
