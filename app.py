@@ -31,7 +31,10 @@ def create_app(background=False, **overrides):
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
     )
     timing.settings = timing.Settings(
-        offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
+        offer_timeout=app.config["OFFER_TIMEOUT"],
+        leave_grace=app.config["LEAVE_GRACE"],
+        idle_warning=app.config["IDLE_WARNING"],
+        left_chat_end=app.config["LEFT_CHAT_END"],
     )
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:  # the client's address, scheme and host as the trusted proxies say

@@ -65,7 +65,13 @@ def _held_and_offered():
     held = (
         Participant.select(fn.COUNT(Participant.id))
         .join(Chat)
-        .where((Participant.agent == Agent.id) & Participant.left_at.is_null() & (Chat.state != "ended"))
+        # a chat whose chatter left (gone past the grace) does not count: it ends by itself (data/idle.py)
+        .where(
+            (Participant.agent == Agent.id)
+            & Participant.left_at.is_null()
+            & (Chat.state != "ended")
+            & Chat.chatter_left_at.is_null()
+        )
     )
     offered = Offer.select(fn.COUNT(Offer.id)).where((Offer.agent == Agent.id) & (Offer.state == "pending"))
     return held.alias("held"), offered.alias("offered")

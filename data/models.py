@@ -40,6 +40,9 @@ class Queue(BaseModel):
     closed_dates = TextField(default="")
     email = CharField(default="")
     longest_wait = IntegerField(null=True)
+    # seconds without a message from the chatter before an answered chat is warned, then ended
+    # (data/idle.py); null: never
+    idle_after = IntegerField(null=True)
 
     @staticmethod
     def slug_for(name):
@@ -109,6 +112,8 @@ class Chat(BaseModel):
     chatter_away_since = DateTimeField(null=True)
     # set once the chatter is taken to have left (away past the grace period, or ended it)
     chatter_left_at = DateTimeField(null=True)
+    # when the chatter was last warned that the idle chat will close (data/idle.py)
+    idle_warned_at = DateTimeField(null=True)
     # which of name and e-mail a host site vouched for with a signed identity (data/identity.py)
     name_verified = BooleanField(default=False)
     email_verified = BooleanField(default=False)

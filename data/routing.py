@@ -122,8 +122,30 @@ def chatter_left(chat, at=None):
             say(chat, f"{chat.display_name} left before an agent answered.", changes)
             dispatch(changes)
         else:
+            # no longer counts against the agents' maximum of chats (data/dispatch.py): they may get more
+            wait = timing.span(timing.settings.left_chat_end)
             say(chat, f"{chat.display_name} left the chat.", changes)
+            say(chat, f"This chat ends by itself in {wait} unless {chat.display_name} comes back.", changes)
             changes.chat(chat)
+            changes.agents.update(a.id for a in chat.agents())
+            dispatch(changes, at)
+    return changes
+
+
+def end_by_itself(chat, at, text, still):
+    """End an answered chat on a timer, saying why (`text`), if the condition `still` (on Chat) holds:
+    the conditional update decides, so of several processes' timers exactly one ends it."""
+    changes = Changes()
+    with write():
+        won = (
+            Chat.update(state="ended", ended_at=at)
+            .where((Chat.id == chat.id) & (Chat.state == "active") & still)
+            .execute()
+        )
+        if won:
+            _end(chat, at, changes)
+            say(chat, text, changes)
+            dispatch(changes, at)
     return changes
 
 

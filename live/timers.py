@@ -5,7 +5,7 @@ import itertools
 import threading
 import time
 
-from data import left_mail, mail, retention, routing, search_index
+from data import idle, left_mail, mail, retention, routing, search_index
 from data.db import connection, log_failure, unavailable
 from live.announce import announce
 from live.bus import hub
@@ -22,11 +22,13 @@ def start(app):
 
 
 def start_ticker(app, every=0.5):
-    """Expire offers, notice departed chatters and offer waiting chats, from the database, forever."""
+    """Expire offers, notice departed chatters, close idle chats and offer waiting chats, from the
+    database, forever."""
 
     def tick():
         with connection():
             changes = routing.tick()
+            changes.merge(idle.tick())  # idle chats warned and ended, chats whose chatter left ended
         announce(changes)
         with connection():
             search_index.catch_up()  # indexes the messages stored since the last tick
