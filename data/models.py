@@ -78,6 +78,8 @@ class Agent(SessionUser, BaseModel):  # signing in: data/sessions.py
     profile = ForeignKey(Profile, null=True, on_delete="SET NULL")
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
+    # the console's sound for offers is off (static/ring.js), whichever browser the agent uses
+    sound_muted = BooleanField(default=False)
     # part of every session's id: bumping it (sign-out, new password) ends every session at once
     session_version = IntegerField(default=0)
 
