@@ -87,7 +87,7 @@ def _available_agents():
         Agent.select(Agent.id, Agent.max_chats, Agent.profile)
         .select_extend(*_held_and_offered())
         .join(Profile, on=(Agent.profile == Profile.id))
-        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
+        .where((Agent.status == "available") & Agent.enabled & Profile.enabled & Agent.away_since.is_null())
         .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
     )
 

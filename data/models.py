@@ -78,6 +78,11 @@ class Agent(SessionUser, BaseModel):  # signing in: data/sessions.py
     profile = ForeignKey(Profile, null=True, on_delete="SET NULL")
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
+    # when a console of the agent was last known open (data/presence.py: refreshed by each process's
+    # open consoles every few seconds); away_since: set once it was gone past the grace, the agent
+    # then offered nothing
+    console_seen_at = DateTimeField(null=True)
+    away_since = DateTimeField(null=True)
     # the console's sound for offers is off (static/ring.js), whichever browser the agent uses
     sound_muted = BooleanField(default=False)
     # part of every session's id: bumping it (sign-out, new password) ends every session at once

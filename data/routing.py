@@ -72,6 +72,11 @@ def _withdraw_offers(condition, at, changes):
         changes.agents.add(offer.agent_id)
 
 
+def withdraw_offers_of(agent_id, at, changes):
+    """The agent's pending offers move on to someone else (its console is gone)."""
+    _withdraw_offers(Offer.agent == agent_id, at, changes)
+
+
 def _unanswered(offer, at, changes, why):
     """An offer came to nothing: its chat goes back to the queue, or its invitation moves on."""
     if offer.invitation_id:
@@ -168,9 +173,9 @@ def log_on(agent, profile):
         raise RoutingError("You may not log on with that profile.")
     changes = Changes()
     with write():
-        Agent.update(status="available", profile=profile, paused_reason="", idle_since=now()).where(
-            Agent.id == agent.id
-        ).execute()
+        at = now()  # logging on is the console's own click: it is there
+        fields = dict(status="available", profile=profile, paused_reason="", idle_since=at)
+        Agent.update(console_seen_at=at, away_since=None, **fields).where(Agent.id == agent.id).execute()
         changes.agents.add(agent.id)
         # logging on again with another profile: offers from queues outside it go to someone else
         served = ProfileQueue.select(ProfileQueue.queue).where(ProfileQueue.profile == profile)

@@ -14,6 +14,8 @@ class Settings:
     leave_grace: float = 10.0  # seconds a chatter may be disconnected before counting as gone
     idle_warning: float = 120.0  # seconds between an idle chat's warning and its end
     left_chat_end: float = 300.0  # seconds an answered chat stays open after its chatter left
+    away_grace: float = 60.0  # seconds without an open console before an agent counts as away
+    unattended_grace: float = 300.0  # seconds an away agent's chats wait before going back to the queue
 
 
 settings = Settings()

@@ -5,7 +5,7 @@ import itertools
 import threading
 import time
 
-from data import idle, left_mail, mail, retention, routing, search_index
+from data import idle, left_mail, mail, presence, retention, routing, search_index, timing
 from data.db import connection, log_failure, unavailable
 from live.announce import announce
 from live.bus import hub
@@ -19,6 +19,7 @@ def start(app):
     start_ticker(app)
     start_pinger(app, app.config["PING_INTERVAL"])
     start_mail_sender(app)
+    start_presence(app, min(10.0, timing.settings.away_grace / 3))
 
 
 def start_ticker(app, every=0.5):
@@ -29,6 +30,7 @@ def start_ticker(app, every=0.5):
         with connection():
             changes = routing.tick()
             changes.merge(idle.tick())  # idle chats warned and ended, chats whose chatter left ended
+            changes.merge(presence.tick())  # agents whose console is gone: away, then logged off
         announce(changes)
         with connection():
             search_index.catch_up()  # indexes the messages stored since the last tick
@@ -51,6 +53,21 @@ def start_pinger(app, every):
                 page.ping()
 
     _forever(app, "parley-pinger", "pinging sockets failed", ping_a_slice, lambda: time.sleep(every / turns))
+
+
+def start_presence(app, every):
+    """Note every `every` seconds, in one UPDATE, that this process's open consoles are there
+    (data/presence.py decides from it, across processes, who is away)."""
+
+    def refresh():
+        agents = {
+            int(ch[6:]) for page in hub.everyone() for ch in page.view.channels() if ch.startswith("agent:")
+        }
+        with connection():
+            changes = presence.seen(agents)
+        announce(changes)
+
+    _forever(app, "parley-presence", "noting open consoles failed", refresh, lambda: time.sleep(every))
 
 
 def start_mail_sender(app, every=1.0):
