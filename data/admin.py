@@ -360,5 +360,7 @@ def live_snapshot(at=None):
             }
             for a in agents
         ],
-        "assignable": [a for a in agents if a.status == "available" and load.get(a.id, 0) < a.max_chats],
+        "assignable": [
+            a for a in agents if a.status == "available" and not _away(a) and load.get(a.id, 0) < a.max_chats
+        ],
     }

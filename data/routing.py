@@ -312,7 +312,7 @@ def assign(chat, agent, at=None):
         agent = Agent.get_by_id(agent.id)
         if chat.state not in ("waiting", "offered"):
             raise RoutingError("This chat is no longer waiting.")
-        if not agent.enabled or agent.status != "available":
+        if not agent.enabled or agent.status != "available" or agent.away_since is not None:
             raise RoutingError(f"{agent.name} is not available.")
         mine = (Offer.chat == chat) & (Offer.agent == agent) & (Offer.state == "pending")
         if Offer.select().where(mine).exists():

@@ -6,7 +6,8 @@ import pytest
 from orgs import fresh, later
 from test_routing import Org, connect, holder, offer_of, pending, run_in_threads, start, state
 
-from data import admin, presence, timing
+from data import admin, presence, routing, timing
+from data.changes import RoutingError
 from data.models import Agent, now
 
 pytestmark = pytest.mark.both_engines
@@ -35,6 +36,9 @@ def test_an_agent_whose_console_is_gone_is_away_and_its_offer_moves_on_at_once(o
     assert pending(agent=ann) == []  # an away agent is offered nothing
     live = admin.live_snapshot()
     assert [line["agent"].away_since is not None for line in live["agents"]] == [True, False]
+    assert [a.id for a in live["assignable"]] == [ben.id]
+    with pytest.raises(RoutingError, match="Ann is not available"):
+        routing.assign(start(org.support), ann)
 
 
 def test_a_console_seen_within_the_grace_keeps_the_agent_available(org):
