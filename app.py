@@ -31,7 +31,12 @@ def create_app(background=False, **overrides):
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
     )
     timing.settings = timing.Settings(
-        offer_timeout=app.config["OFFER_TIMEOUT"], leave_grace=app.config["LEAVE_GRACE"]
+        offer_timeout=app.config["OFFER_TIMEOUT"],
+        leave_grace=app.config["LEAVE_GRACE"],
+        idle_warning=app.config["IDLE_WARNING"],
+        left_chat_end=app.config["LEFT_CHAT_END"],
+        away_grace=app.config["AWAY_GRACE"],
+        unattended_grace=app.config["UNATTENDED_GRACE"],
     )
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:  # the client's address, scheme and host as the trusted proxies say

@@ -24,6 +24,12 @@ def settings_from_env():
         "BUS_URL": url("PARLEY_BUS_URL", bus_url.check_url),
         "OFFER_TIMEOUT": seconds("PARLEY_OFFER_TIMEOUT", "30"),
         "LEAVE_GRACE": seconds("PARLEY_LEAVE_GRACE", "10"),
+        # idle chats (data/idle.py): the warning's lead, and how long a chat whose chatter left stays open
+        "IDLE_WARNING": seconds("PARLEY_IDLE_WARNING", "120"),
+        "LEFT_CHAT_END": seconds("PARLEY_LEFT_CHAT_END", "300"),
+        # away agents (data/presence.py): no console open this long, then their chats this much longer
+        "AWAY_GRACE": seconds("PARLEY_AWAY_GRACE", "60"),
+        "UNATTENDED_GRACE": seconds("PARLEY_UNATTENDED_GRACE", "300"),
         "IDENTITY_SECRET": os.environ.get("PARLEY_IDENTITY_SECRET", ""),
         "FRAME_ORIGINS": env_frame_origins(os.environ.get("PARLEY_FRAME_ORIGINS", "")),
         "SMTP_URL": smtp_url(os.environ.get("PARLEY_SMTP_URL", "").strip()),

@@ -279,6 +279,10 @@ def delete_canned(item):
 # --- the live view --------------------------------------------------------------------------
 
 
+def _away(agent):
+    return agent is not None and agent.status != "off" and agent.away_since is not None
+
+
 def live_snapshot(at=None):
     """Queues with their waiting chats, chats in progress, and agents with their status and chats."""
     at = at or now()
@@ -340,7 +344,12 @@ def live_snapshot(at=None):
         "at": at,
         "queues": queues,
         "active": [
-            {"chat": c, "agents": [by_id[i].name for i in in_chat.get(c.id, []) if i in by_id]}
+            {
+                "chat": c,
+                "agents": [by_id[i].name for i in in_chat.get(c.id, []) if i in by_id],
+                # every agent in it is away (data/presence.py): it goes back to the queue unless one returns
+                "unattended": bool(in_chat.get(c.id)) and all(_away(by_id.get(i)) for i in in_chat[c.id]),
+            }
             for c in active
         ],
         "agents": [
@@ -353,5 +362,7 @@ def live_snapshot(at=None):
             }
             for a in agents
         ],
-        "assignable": [a for a in agents if a.status == "available" and load.get(a.id, 0) < a.max_chats],
+        "assignable": [
+            a for a in agents if a.status == "available" and not _away(a) and load.get(a.id, 0) < a.max_chats
+        ],
     }

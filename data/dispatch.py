@@ -65,7 +65,13 @@ def _held_and_offered():
     held = (
         Participant.select(fn.COUNT(Participant.id))
         .join(Chat)
-        .where((Participant.agent == Agent.id) & Participant.left_at.is_null() & (Chat.state != "ended"))
+        # a chat whose chatter left (gone past the grace) does not count: it ends by itself (data/idle.py)
+        .where(
+            (Participant.agent == Agent.id)
+            & Participant.left_at.is_null()
+            & (Chat.state != "ended")
+            & Chat.chatter_left_at.is_null()
+        )
     )
     offered = Offer.select(fn.COUNT(Offer.id)).where((Offer.agent == Agent.id) & (Offer.state == "pending"))
     return held.alias("held"), offered.alias("offered")
@@ -81,7 +87,7 @@ def _available_agents():
         Agent.select(Agent.id, Agent.max_chats, Agent.profile)
         .select_extend(*_held_and_offered())
         .join(Profile, on=(Agent.profile == Profile.id))
-        .where((Agent.status == "available") & Agent.enabled & Profile.enabled)
+        .where((Agent.status == "available") & Agent.enabled & Profile.enabled & Agent.away_since.is_null())
         .order_by(Agent.idle_since.is_null(), Agent.idle_since, Agent.id)
     )
 

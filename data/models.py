@@ -40,6 +40,9 @@ class Queue(BaseModel):
     closed_dates = TextField(default="")
     email = CharField(default="")
     longest_wait = IntegerField(null=True)
+    # seconds without a message from the chatter before an answered chat is warned, then ended
+    # (data/idle.py); null: never
+    idle_after = IntegerField(null=True)
 
     @staticmethod
     def slug_for(name):
@@ -75,6 +78,13 @@ class Agent(SessionUser, BaseModel):  # signing in: data/sessions.py
     profile = ForeignKey(Profile, null=True, on_delete="SET NULL")
     # longest idle first: set when the agent logs on and whenever they are offered a chat
     idle_since = DateTimeField(null=True)
+    # when a console of the agent was last known open (data/presence.py: refreshed by each process's
+    # open consoles every few seconds); away_since: set once it was gone past the grace, the agent
+    # then offered nothing
+    console_seen_at = DateTimeField(null=True)
+    away_since = DateTimeField(null=True)
+    # the console's sound for offers is off (static/ring.js), whichever browser the agent uses
+    sound_muted = BooleanField(default=False)
     # part of every session's id: bumping it (sign-out, new password) ends every session at once
     session_version = IntegerField(default=0)
 
@@ -109,6 +119,8 @@ class Chat(BaseModel):
     chatter_away_since = DateTimeField(null=True)
     # set once the chatter is taken to have left (away past the grace period, or ended it)
     chatter_left_at = DateTimeField(null=True)
+    # when the chatter was last warned that the idle chat will close (data/idle.py)
+    idle_warned_at = DateTimeField(null=True)
     # which of name and e-mail a host site vouched for with a signed identity (data/identity.py)
     name_verified = BooleanField(default=False)
     email_verified = BooleanField(default=False)

@@ -32,6 +32,7 @@ FIELDS = {
         "closed": list,
         "email": str,
         "longest_wait": int,
+        "idle_after": int,
     },
     "profile": {"name": str, "queues": list, "enabled": bool},
     "agent": {

@@ -1,4 +1,5 @@
-"""A queue's settings for when nobody can answer: opening hours, the team's address, the longest wait.
+"""A queue's settings for when nobody can answer: opening hours, the team's address, the longest wait,
+and how long an answered chat may stay idle.
 
 Read from the organisation file, from the /admin form and from the queue's row, in one shape
 (`QueueSettings`), checked in one place: a bad value raises `SettingsError` naming its field.
@@ -14,11 +15,13 @@ from data.checks import is_email
 from data.hours import DAYS, HoursError
 
 MIN_WAIT, MAX_WAIT = 10, 24 * 3600  # seconds
+MIN_IDLE, MAX_IDLE = 5, 7 * 24 * 3600  # seconds
 FORM_DAYS = {f"hours_{day}": day for day in DAYS}  # the /admin form's field of each day
 
 
 class SettingsError(HoursError):
-    """A bad setting; `field` names it ("timezone", "hours", "closed", "email", "longest_wait")."""
+    """A bad setting; `field` names it ("timezone", "hours", "closed", "email", "longest_wait",
+    "idle_after")."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,16 @@ class QueueSettings:
     hours: opening_hours.Hours = opening_hours.ALWAYS
     email: str = ""
     longest_wait: int | None = None  # seconds
+    idle_after: int | None = None  # seconds without a message from the chatter (data/idle.py)
 
 
 def of(queue):
     """The settings stored on a queue's row."""
     return QueueSettings(
-        _stored_hours(queue.timezone, queue.hours, queue.closed_dates), queue.email, queue.longest_wait
+        _stored_hours(queue.timezone, queue.hours, queue.closed_dates),
+        queue.email,
+        queue.longest_wait,
+        queue.idle_after,
     )
 
 
@@ -49,6 +56,7 @@ def apply(queue, settings):
     queue.closed_dates = json.dumps(hours.closed_list()) if hours.closed else ""
     queue.email = settings.email
     queue.longest_wait = settings.longest_wait
+    queue.idle_after = settings.idle_after
 
 
 def from_org(item):
@@ -56,9 +64,12 @@ def from_org(item):
     hours = opening_hours.parse(item.get("timezone", ""), item.get("hours"), item.get("closed", ()))
     if "hours" in item and not item["hours"]:
         raise SettingsError("hours", "the hours hold no opening time: the queue would never open")
-    wait = item.get("longest_wait")
+    wait, idle = item.get("longest_wait"), item.get("idle_after")
     return QueueSettings(
-        hours, check_email(item.get("email", "")), None if wait is None else check_wait(wait)
+        hours,
+        check_email(item.get("email", "")),
+        None if wait is None else check_wait(wait),
+        None if idle is None else check_idle(idle),
     )
 
 
@@ -72,6 +83,7 @@ def export_fields(queue):
         ("closed", hours.closed_list() or None),
         ("email", settings.email or None),
         ("longest_wait", settings.longest_wait),
+        ("idle_after", settings.idle_after),
     ]
 
 
@@ -88,6 +100,7 @@ def form_of(queue):
         closed="\n".join(settings.hours.closed_list()),
         email=settings.email,
         longest_wait="" if settings.longest_wait is None else str(settings.longest_wait),
+        idle_after="" if settings.idle_after is None else str(settings.idle_after),
     )
     return form
 
@@ -108,17 +121,22 @@ def from_form(form):
         email = check_email(form.get("email", ""))
     except SettingsError as e:
         errors["email"] = _sentence(e)
-    typed = str(form.get("longest_wait", "")).strip()
+    wait = _seconds(form, "longest_wait", check_wait, MIN_WAIT, MAX_WAIT, errors)
+    idle = _seconds(form, "idle_after", check_idle, MIN_IDLE, MAX_IDLE, errors)
+    return QueueSettings(hours, email or "", wait, idle), errors
+
+
+def _seconds(form, field, check, low, high, errors):
+    """A number of seconds typed in `field`, checked; None when empty or wrong (then in `errors`)."""
+    typed = str(form.get(field, "")).strip()
     if typed and not typed.isdigit():
-        errors["longest_wait"] = (
-            f"Give a whole number of seconds from {MIN_WAIT} to {MAX_WAIT}, or leave it empty."
-        )
+        errors[field] = f"Give a whole number of seconds from {low} to {high}, or leave it empty."
     elif typed:
         try:
-            wait = check_wait(int(typed))
+            return check(int(typed))
         except SettingsError as e:
-            errors["longest_wait"] = _sentence(e)
-    return QueueSettings(hours, email or "", wait), errors
+            errors[field] = _sentence(e)
+    return None
 
 
 def _split(text, lines=False):
@@ -145,5 +163,13 @@ def check_wait(seconds):
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not MIN_WAIT <= seconds <= MAX_WAIT:
         raise SettingsError(
             "longest_wait", f"the longest wait is a number of seconds from {MIN_WAIT} to {MAX_WAIT}"
+        )
+    return seconds
+
+
+def check_idle(seconds):
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not MIN_IDLE <= seconds <= MAX_IDLE:
+        raise SettingsError(
+            "idle_after", f"the idle time is a number of seconds from {MIN_IDLE} to {MAX_IDLE}"
         )
     return seconds

@@ -72,6 +72,11 @@ def _withdraw_offers(condition, at, changes):
         changes.agents.add(offer.agent_id)
 
 
+def withdraw_offers_of(agent_id, at, changes):
+    """The agent's pending offers move on to someone else (its console is gone)."""
+    _withdraw_offers(Offer.agent == agent_id, at, changes)
+
+
 def _unanswered(offer, at, changes, why):
     """An offer came to nothing: its chat goes back to the queue, or its invitation moves on."""
     if offer.invitation_id:
@@ -128,8 +133,30 @@ def chatter_left(chat, at=None):
             say(chat, f"{chat.display_name} left before an agent answered.", changes)
             dispatch(changes)
         else:
+            # no longer counts against the agents' maximum of chats (data/dispatch.py): they may get more
+            wait = timing.span(timing.settings.left_chat_end)
             say(chat, f"{chat.display_name} left the chat.", changes)
+            say(chat, f"This chat ends by itself in {wait} unless {chat.display_name} comes back.", changes)
             changes.chat(chat)
+            changes.agents.update(a.id for a in chat.agents())
+            dispatch(changes, at)
+    return changes
+
+
+def end_by_itself(chat, at, text, still):
+    """End an answered chat on a timer, saying why (`text`), if the condition `still` (on Chat) holds:
+    the conditional update decides, so of several processes' timers exactly one ends it."""
+    changes = Changes()
+    with write():
+        won = (
+            Chat.update(state="ended", ended_at=at)
+            .where((Chat.id == chat.id) & (Chat.state == "active") & still)
+            .execute()
+        )
+        if won:
+            _end(chat, at, changes)
+            say(chat, text, changes)
+            dispatch(changes, at)
     return changes
 
 
@@ -152,9 +179,9 @@ def log_on(agent, profile):
         raise RoutingError("You may not log on with that profile.")
     changes = Changes()
     with write():
-        Agent.update(status="available", profile=profile, paused_reason="", idle_since=now()).where(
-            Agent.id == agent.id
-        ).execute()
+        at = now()  # logging on is the console's own click: it is there
+        fields = dict(status="available", profile=profile, paused_reason="", idle_since=at)
+        Agent.update(console_seen_at=at, away_since=None, **fields).where(Agent.id == agent.id).execute()
         changes.agents.add(agent.id)
         # logging on again with another profile: offers from queues outside it go to someone else
         served = ProfileQueue.select(ProfileQueue.queue).where(ProfileQueue.profile == profile)
@@ -291,7 +318,7 @@ def assign(chat, agent, at=None):
         agent = Agent.get_by_id(agent.id)
         if chat.state not in ("waiting", "offered"):
             raise RoutingError("This chat is no longer waiting.")
-        if not agent.enabled or agent.status != "available":
+        if not agent.enabled or agent.status != "available" or agent.away_since is not None:
             raise RoutingError(f"{agent.name} is not available.")
         mine = (Offer.chat == chat) & (Offer.agent == agent) & (Offer.state == "pending")
         if Offer.select().where(mine).exists():

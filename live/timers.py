@@ -1,12 +1,13 @@
 """The server's background work, each a thread that outlives any one failure: the routing ticker, the
-pinger of every socket, the sender of mails (transcripts, replies to messages left) and, with several
-processes, the finder of chatters whose page was on a process that died."""
+pinger of every socket, the sender of mails (transcripts, replies to messages left), the note that
+this process's consoles are open and, with several processes, the finder of chatters whose page was
+on a process that died."""
 
 import itertools
 import threading
 import time
 
-from data import left_mail, mail, retention, routing, search_index
+from data import idle, left_mail, mail, presence, retention, routing, search_index, timing
 from data.db import connection, log_failure, unavailable
 from data.models import Chat
 from live.announce import announce
@@ -21,16 +22,20 @@ def start(app):
     start_ticker(app)
     start_pinger(app, app.config["PING_INTERVAL"])
     start_mail_sender(app)
+    start_presence(app, min(10.0, timing.settings.away_grace / 3))
     if hub.relay is not None:
-        start_presence_sweeper(app)
+        start_chatter_sweeper(app)
 
 
 def start_ticker(app, every=0.5):
-    """Expire offers, notice departed chatters and offer waiting chats, from the database, forever."""
+    """Expire offers, notice departed chatters, close idle chats and offer waiting chats, from the
+    database, forever."""
 
     def tick():
         with connection():
             changes = routing.tick()
+            changes.merge(idle.tick())  # idle chats warned and ended, chats whose chatter left ended
+            changes.merge(presence.tick())  # agents whose console is gone: away, then logged off
         announce(changes)
         with connection():
             search_index.catch_up()  # indexes the messages stored since the last tick
@@ -55,7 +60,7 @@ def start_pinger(app, every):
     _forever(app, "parley-pinger", "pinging sockets failed", ping_a_slice, lambda: time.sleep(every / turns))
 
 
-def start_presence_sweeper(app, every=5.0):
+def start_chatter_sweeper(app, every=5.0):
     """A chatter's page on a process that died (kill -9, the machine gone) never said it closed: a chat
     whose chatter the database holds as here, but whose channel no process hears at two looks in a row
     (a page just opening is heard within one), gets its chatter noted as away, as a closed page would."""
@@ -72,7 +77,22 @@ def start_presence_sweeper(app, every=5.0):
                 changes = routing.chatter_away(Chat(id=int(channel.split(":")[1])))
             announce(changes)
 
-    _forever(app, "parley-presence", "finding gone chatters failed", sweep, lambda: time.sleep(every))
+    _forever(app, "parley-chatters", "finding gone chatters failed", sweep, lambda: time.sleep(every))
+
+
+def start_presence(app, every):
+    """Note every `every` seconds, in one UPDATE, that this process's open consoles are there
+    (data/presence.py decides from it, across processes, who is away)."""
+
+    def refresh():
+        agents = {
+            int(ch[6:]) for page in hub.everyone() for ch in page.view.channels() if ch.startswith("agent:")
+        }
+        with connection():
+            changes = presence.seen(agents)
+        announce(changes)
+
+    _forever(app, "parley-presence", "noting open consoles failed", refresh, lambda: time.sleep(every))
 
 
 def start_mail_sender(app, every=1.0):

@@ -229,30 +229,7 @@
 
   function scrollDown(log) { if (log) log.scrollTop = log.scrollHeight; }
 
-  // --- new offers: a sound and, when allowed, a desktop notification ----------------------------
-
-  var audio = null;
-  function beep() {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = 880;
-      gain.gain.setValueAtTime(0.15, audio.currentTime);
-      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
-      osc.connect(gain).connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.4);
-    } catch (err) { /* no audio device: the tab still shows the offer */ }
-  }
-
-  function announceOffer(tab) {
-    beep();
-    if (window.Notification && Notification.permission === "granted" && document.hidden) {
-      var name = tab.querySelector(".tab-label").firstChild.textContent.trim();
-      var note = new Notification("New chat offered", { body: name, tag: "parley-offer-" + tab.dataset.chat });
-      note.onclick = function () { window.focus(); select(tab, true); note.close(); };
-    }
-  }
+  // --- new offers ring (static/ring.js); the browser asks about notifications on a click ---------
 
   document.addEventListener("click", function (e) {
     if (e.target.closest && e.target.closest("[data-ask-notifications]") && window.Notification &&
@@ -275,9 +252,6 @@
       }
       if (target.id === "tabs") {
         tabsChanged = true;
-        r.addedNodes.forEach(function (n) {
-          if (n.nodeType === 1 && n.querySelector(".mode-offer")) announceOffer(n.querySelector("[role=tab]"));
-        });
       }
       if (target.matches && target.matches("[data-log]") && r.addedNodes.length) {
         scrollDown(target);

@@ -89,6 +89,20 @@ def test_bad_values_are_refused_naming_the_line_and_change_nothing(database, bad
     assert stored() == before
 
 
+def test_the_organisation_file_sets_the_idle_time_and_the_export_writes_it_back(database):
+    load_text('[[queue]]\nname = "Support"\nidle_after = 600\n')
+    assert stored().idle_after == 600
+    exported = export_text(now())
+    assert "idle_after = 600" in exported
+    load_text('[[queue]]\nname = "Support"\n')
+    assert stored().idle_after is None  # absent: never
+    load_text(exported)
+    assert stored().idle_after == 600
+    with pytest.raises(OrgError, match=r"line 3\b.*'idle_after'.*from 5 to"):
+        load_text('[[queue]]\nname = "Support"\nidle_after = 2\n', name="org.toml")
+    assert stored().idle_after == 600
+
+
 def test_hours_without_a_time_zone_are_refused(database):
     with pytest.raises(OrgError, match="need the queue's time zone"):
         load_text('[[queue]]\nname = "Support"\n\n[queue.hours]\nmon = ["08:00-16:00"]\n')
@@ -115,6 +129,7 @@ def test_the_form_saves_hours_and_shows_them_again(database):
             closed="2026-12-24\n\n2026-12-31 ",
             email="help@shop.example",
             longest_wait="120",
+            idle_after="90",
         ),
     )
     shown = queue_settings.form_of(Queue.get_by_id(queue.id))
@@ -125,6 +140,7 @@ def test_the_form_saves_hours_and_shows_them_again(database):
         "help@shop.example",
         "120",
     )
+    assert shown["idle_after"] == "90"
     # every day empty again: always open
     admin.save_queue(Queue.get_by_id(queue.id), "Support", settings_form=form())
     assert stored() == queue_settings.QueueSettings()
@@ -140,6 +156,8 @@ def test_the_form_saves_hours_and_shows_them_again(database):
         ({"email": "help@"}, "email", "not one plain e-mail address"),
         ({"longest_wait": "soon"}, "longest_wait", "whole number of seconds"),
         ({"longest_wait": "5"}, "longest_wait", "from 10 to 86400"),
+        ({"idle_after": "a while"}, "idle_after", "whole number of seconds"),
+        ({"idle_after": "2"}, "idle_after", "from 5 to 604800"),
     ],
 )
 def test_bad_form_values_are_refused_with_a_message_and_change_nothing(database, fields, field, reason):

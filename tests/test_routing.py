@@ -881,7 +881,10 @@ def test_active_chatter_away_past_the_grace_period_left_but_chat_stays_active(or
     chat = fresh(chat)
     assert chat.state == "active"
     assert not chat.chatter_present
-    assert texts(chat)[-1] == "Zoe left the chat."
+    assert texts(chat)[-2:] == [
+        "Zoe left the chat.",
+        "This chat ends by itself in 5 minutes unless Zoe comes back.",
+    ]
     assert chat.id in changes.logs
     # only once
     routing.tick(at=later(timing.settings.leave_grace * 5))

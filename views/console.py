@@ -62,6 +62,14 @@ def log_off():
     return _status_change(routing.log_off)
 
 
+@bp.post("/status/mute")
+def mute():
+    """Turn the offers' sound off ("muted" given) or on, for this agent in every browser."""
+    muted = bool(request.form.get("muted"))
+    Agent.update(sound_muted=muted).where(Agent.id == current_user.id).execute()
+    return render_template("partials/mute.html", agent=Agent.get_by_id(current_user.id))
+
+
 def _status_change(change):
     agent = Agent.get_by_id(current_user.id)
     try:

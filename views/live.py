@@ -5,7 +5,7 @@ from flask import Blueprint
 from flask_login import current_user
 from flask_sock import Sock
 
-from data import participants, routing
+from data import participants, presence, routing
 from data.db import connection
 from live import sockets
 from live.announce import announce, publish_typing
@@ -34,6 +34,7 @@ def console_socket(ws):
     agent_id = current_user.id
     session_id = current_user.get_id()
     private = set()  # the chats whose composer is private, as this page last said or sent
+    announce(presence.seen([agent_id]))  # back at once, if it was away
 
     def on_notice(notice):
         if "send" in notice:

@@ -195,8 +195,8 @@ def test_an_offer_beeps_and_shows_a_desktop_notification_while_the_console_is_hi
     ann.reload()
     chatter_page(server, "Hana")
     expect(tab(ann, "Hana")).to_be_visible()
-    ann.wait_for_function("window.notes.length > 0")
-    assert ann.evaluate("[window.beeps, window.notes]") == [1, [["New chat offered", "Hana"]]]
+    ann.wait_for_function("() => window.notes.length > 0 && window.beeps >= 2")  # it keeps ringing
+    assert ann.evaluate("window.notes") == [["New chat offered", "Hana"]]  # one notification per offer
 
 
 def test_a_console_whose_session_ended_elsewhere_goes_to_sign_in_by_itself(server, agent_page, people):
