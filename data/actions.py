@@ -6,9 +6,10 @@ import re
 from data.changes import Changes, RoutingError
 from data.checks import single_line
 from data.db import write
-from data.models import Chat, Message, OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
+from data.models import Chat, Message
 from data.participants import is_participant
 from data.posting import post
+from data.ready_models import OptionSet, OptionSetQueue, Predefined, PredefinedQueue, for_queue
 
 MAX_OPTIONS = 10
 MAX_QUESTION = 300

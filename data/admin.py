@@ -18,22 +18,9 @@ from data.changes import Changes, RoutingError
 from data.checks import single_line, whole_number
 from data.db import write
 from data.dispatch import load_of
-from data.models import (
-    Agent,
-    AgentProfile,
-    Chat,
-    Offer,
-    OptionSet,
-    OptionSetQueue,
-    Participant,
-    Predefined,
-    PredefinedQueue,
-    Profile,
-    ProfileQueue,
-    Queue,
-    now,
-)
+from data.models import Agent, AgentProfile, Chat, Offer, Participant, Profile, ProfileQueue, Queue, now
 from data.org import USERNAME
+from data.ready_models import OptionSet, OptionSetQueue, Predefined, PredefinedQueue
 
 MAX_NAME = 80
 MAX_TITLE = 120

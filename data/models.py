@@ -1,6 +1,7 @@
 """Parley's tables: the organisation (queues, profiles, agents) and its chats.
 
-Every one is a data.db.BaseModel, and data/schema.py creates them (ALL_MODELS)."""
+Every one is a data.db.BaseModel, and data/schema.py creates them (its TABLES: these, the ready-made
+replies of data/ready_models.py and the messages left of data/left_models.py)."""
 
 import json
 import secrets
@@ -376,50 +377,6 @@ class TranscriptMail(QueuedMail):
     chat = ForeignKey(Chat, backref="mails", on_delete="CASCADE")
 
 
-class Predefined(BaseModel):
-    title = CharField(unique=True)
-    text = TextField()
-
-
-class PredefinedQueue(BaseModel):
-    predefined = ForeignKey(Predefined, backref="queue_links", on_delete="CASCADE")
-    queue = ForeignKey(Queue, on_delete="CASCADE")
-
-    class Meta:
-        indexes = ((("predefined", "queue"), True),)
-
-
-class OptionSet(BaseModel):
-    """A question with its options that agents offer often, kept like predefined messages."""
-
-    title = CharField(unique=True)
-    question = TextField()
-    options = TextField()  # JSON list
-
-    @property
-    def option_list(self):
-        return json.loads(self.options)
-
-
-class OptionSetQueue(BaseModel):
-    option_set = ForeignKey(OptionSet, backref="queue_links", on_delete="CASCADE")
-    queue = ForeignKey(Queue, on_delete="CASCADE")
-
-    class Meta:
-        indexes = ((("option_set", "queue"), True),)
-
-
-def for_queue(model, field, queue_id):
-    """Rows of `model` (Predefined, OptionSet) offered in a queue: those for every queue or for it.
-
-    `field` is the link table's foreign key to `model`, e.g. PredefinedQueue.predefined.
-    """
-    link = field.model
-    linked = link.select(field).where(link.queue == queue_id)
-    unlinked = ~model.id.in_(link.select(field))
-    return model.select().where(model.id.in_(linked) | unlinked).order_by(model.title)
-
-
 class Setting(BaseModel):
     """A setting supervisors change at run time (e.g. "retention_days"), as text."""
 
@@ -447,9 +404,5 @@ ALL_MODELS = [
     Message,
     Attachment,
     TranscriptMail,
-    Predefined,
-    PredefinedQueue,
-    OptionSet,
-    OptionSetQueue,
     Setting,
 ]

@@ -9,17 +9,8 @@ from data.actions import check_options
 from data.changes import RoutingError
 from data.checks import has_control
 from data.db import write
-from data.models import (
-    Agent,
-    AgentProfile,
-    OptionSet,
-    OptionSetQueue,
-    Predefined,
-    PredefinedQueue,
-    Profile,
-    ProfileQueue,
-    Queue,
-)
+from data.models import Agent, AgentProfile, Profile, ProfileQueue, Queue
+from data.ready_models import OptionSet, OptionSetQueue, Predefined, PredefinedQueue
 
 KINDS = ("queue", "profile", "agent", "predefined", "option_set")
 FIELDS = {

@@ -7,7 +7,8 @@ the file keeps the password they have when it is loaded (a new agent needs one a
 import json
 
 from data import queue_settings
-from data.models import Agent, AgentProfile, OptionSet, Predefined, Profile, ProfileQueue, Queue
+from data.models import Agent, AgentProfile, Profile, ProfileQueue, Queue
+from data.ready_models import OptionSet, Predefined
 
 HEADER = """\
 # Parley organisation, exported {at} UTC.

@@ -11,6 +11,9 @@ from data import files, postgres, search_index
 from data.db import bind
 from data.left_models import LEFT_MODELS
 from data.models import ALL_MODELS
+from data.ready_models import READY_MODELS
+
+TABLES = ALL_MODELS + READY_MODELS + LEFT_MODELS  # every table, in the order their foreign keys need
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -51,8 +54,8 @@ def open_database(folder, url=""):
 
 
 def _make_tables(database):
-    database.create_tables(ALL_MODELS + LEFT_MODELS, safe=True)
-    _add_missing_columns(database, ALL_MODELS + LEFT_MODELS)
+    database.create_tables(TABLES, safe=True)
+    _add_missing_columns(database, TABLES)
     search_index.create(database)
     # made here, not in Meta.indexes: an older database gets the column just above
     database.execute_sql(

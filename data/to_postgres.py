@@ -5,11 +5,8 @@ Attachments' files and the outbox stay in the data folder, which every process s
 
 from data import postgres
 from data.db import db
-from data.left_models import LEFT_MODELS
-from data.models import ALL_MODELS
-from data.schema import open_database
+from data.schema import TABLES, open_database
 
-TABLES = ALL_MODELS + LEFT_MODELS  # in the order their foreign keys need
 BATCH = 1000  # rows read and inserted at a time: a long history never sits in memory whole
 
 

@@ -1,4 +1,5 @@
-// Parley's small client: CSRF header, socket hello, composer keys, tabs and their ×, unread marks, offer alerts.
+// Parley's small client: CSRF header, socket hello, composer keys, tabs and their ×, unread marks,
+// private mode and typing. Files to send: static/files.js; predefined messages and options: static/tools.js.
 (function () {
   "use strict";
 
@@ -83,9 +84,9 @@
   document.addEventListener("keydown", function (e) {
     var box = e.target;
     if (e.key !== "Enter" || e.shiftKey || e.isComposing || !box.matches("form[data-composer] textarea")) return;
+    if (e.defaultPrevented) return;  // static/tools.js took it: a predefined message chosen by "/"
     e.preventDefault();
-    if (slashChoice(box)) return;
-    if (box.value.trim() || pendingFiles(box.form).length) box.form.requestSubmit();
+    if (box.value.trim() || queuedFiles(box.form).length) box.form.requestSubmit();
   });
 
   document.addEventListener("htmx:afterRequest", function (e) {
@@ -101,12 +102,15 @@
     e.detail.parameters.key = form.dataset.key;
   });
 
+  // the files chosen for the composer's next message (static/files.js keeps them)
+  function queuedFiles(form) { return form._files || []; }
+
   // only the text and files go: private mode stays as the agent set it
   function sent(form) {
     delete form.dataset.key;
     var box = form.querySelector("textarea");
     box.value = "";
-    setFiles(form, []);
+    form.dispatchEvent(new Event("parley:sent", { bubbles: true }));  // static/files.js lets its files go
     box.focus();
     var alert = form.closest("[role=tabpanel], .chat");
     alert = alert && alert.querySelector("[role=alert]");
@@ -127,7 +131,7 @@
 
   document.addEventListener("submit", function (e) {
     var form = e.target, box = form.querySelector && form.querySelector("textarea");
-    if (!form.matches("form[data-composer]") || !socketOpen || pendingFiles(form).length || !box.value.trim()) return;
+    if (!form.matches("form[data-composer]") || !socketOpen || queuedFiles(form).length || !box.value.trim()) return;
     e.preventDefault();
     e.stopPropagation();  // not htmx's POST as well
     var field = form.querySelector("[data-private-field]");
@@ -282,116 +286,12 @@
     if (!document.hidden && tab) markUnread(tab, false);
   });
 
-  // --- attachments: chosen, dropped or pasted files go with the next message ---------------------
-
-  var MAX_FILES = 5, MAX_SIZE = 20 * 1024 * 1024;
-
-  // the composer of the chat `el` is in; outside any chat, that of the chat shown (never a hidden tab's)
-  function composerNear(el) {
-    var scope = el.closest("[data-controls]") || el.closest("[role=tabpanel], .chat") ||
-      document.querySelector("[role=tabpanel]:not([hidden]), .chat");
-    return scope && scope.querySelector("form[data-composer]");
-  }
-
-  function pendingFiles(form) { return form._files || []; }
-
-  function setFiles(form, list) {
-    form._files = list;
-    var input = form.querySelector("[data-files]"), transfer = new DataTransfer();
-    list.forEach(function (f) { transfer.items.add(f); });
-    input.files = transfer.files;
-    var ul = form.querySelector(".pending-files");
-    ul.textContent = "";
-    ul.hidden = !list.length;
-    list.forEach(function (f, i) {
-      var li = document.createElement("li"), remove = document.createElement("button");
-      li.textContent = f.name + " (" + Math.ceil(f.size / 1024) + " KB) ";
-      remove.type = "button";
-      remove.textContent = "×";
-      remove.setAttribute("aria-label", "Remove " + f.name);
-      remove.dataset.removeFile = String(i);
-      li.appendChild(remove);
-      ul.appendChild(li);
-    });
-  }
-
-  function addFiles(form, files) {
-    if (!form || !files.length) return;
-    setFiles(form, pendingFiles(form).concat(Array.from(files)));
-    form.querySelector("textarea").focus();
-  }
-
-  document.addEventListener("click", function (e) {
-    var t = e.target.closest ? e.target : null;
-    if (!t) return;
-    if (t.closest("[data-attach]")) { composerNear(t).querySelector("[data-files]").click(); return; }
-    var remove = t.closest("[data-remove-file]");
-    if (remove) {
-      var form = remove.closest("form"), list = pendingFiles(form).slice();
-      list.splice(Number(remove.dataset.removeFile), 1);
-      setFiles(form, list);
-      form.querySelector("textarea").focus();
-      return;
-    }
-    if (t.closest("[data-cancel-upload]")) htmx.trigger(t.closest("form"), "htmx:abort");
-  });
-
-  document.addEventListener("change", function (e) {
-    if (!e.target.matches("[data-files]")) return;
-    var form = e.target.form, chosen = Array.from(e.target.files);
-    setFiles(form, pendingFiles(form).concat(chosen));
-  });
-
-  document.addEventListener("dragover", function (e) {
-    if (e.target.closest && composerNear(e.target) && e.dataTransfer.types.indexOf("Files") >= 0) e.preventDefault();
-  });
-  document.addEventListener("drop", function (e) {
-    var form = e.target.closest && composerNear(e.target);
-    if (!form || !e.dataTransfer.files.length) return;
-    e.preventDefault();
-    addFiles(form, e.dataTransfer.files);
-  });
-  document.addEventListener("paste", function (e) {
-    if (!e.target.matches || !e.target.matches("form[data-composer] textarea") || !e.clipboardData.files.length) return;
-    e.preventDefault();
-    addFiles(e.target.form, e.clipboardData.files);
-  });
-
-  // the server judges every file; this only spares a long upload that would be refused
-  document.addEventListener("htmx:beforeRequest", function (e) {
-    var form = e.detail.elt;
-    if (!form.matches || !form.matches("form[data-composer]")) return;
-    var files = pendingFiles(form), alert = document.querySelector(form.getAttribute("hx-target"));
-    var big = files.filter(function (f) { return f.size > MAX_SIZE; })[0];
-    var problem = files.length > MAX_FILES ? "You can send at most 5 files at once; you chose " + files.length + "." :
-      big ? big.name + ": the file is larger than 20 MB." : "";
-    if (problem) { e.preventDefault(); alert.textContent = "Nothing was sent. " + problem; return; }
-    form.querySelector(".upload").hidden = !files.length;
-  });
-  document.addEventListener("htmx:xhr:progress", function (e) {
-    var form = e.detail.elt, bar = form.querySelector && form.querySelector(".upload progress");
-    if (bar && e.detail.lengthComputable) bar.value = Math.round(100 * e.detail.loaded / e.detail.total);
-  });
-  ["htmx:afterRequest", "htmx:xhr:abort"].forEach(function (name) {
-    document.addEventListener(name, function (e) {
-      var upload = e.detail.elt.querySelector && e.detail.elt.querySelector(".upload");
-      if (upload) { upload.hidden = true; upload.querySelector("progress").value = 0; }
-      if (name === "htmx:xhr:abort" && upload) {
-        document.querySelector(e.detail.elt.getAttribute("hx-target")).textContent = "Upload cancelled; nothing was sent.";
-      }
-    });
-  });
-
-  // --- chat actions: private mode, predefined messages, option menus, typing --------------------
+  // --- private mode and typing (predefined messages and option menus: static/tools.js) ----------
 
   function composerOf(chatId) { return document.querySelector('form[data-composer="' + chatId + '"]'); }
-  function toolOf(el) { var c = el.closest("[data-controls]"); return c && c.querySelector(".tool"); }
-  function closeTool(tool) { if (tool) tool.innerHTML = ""; }
 
   document.addEventListener("click", function (e) {
-    var t = e.target.closest ? e.target : null;
-    if (!t) return;
-    var toggle = t.closest("[data-private-toggle]");
+    var toggle = e.target.closest && e.target.closest("[data-private-toggle]");
     if (toggle) {
       var on = toggle.getAttribute("aria-pressed") !== "true";
       toggle.setAttribute("aria-pressed", on ? "true" : "false");
@@ -402,124 +302,11 @@
       // the server decides whether a typing notice is private from what it was told last
       if (socket && socketOpen) socket.send(JSON.stringify({ composer: Number(toggle.dataset.privateToggle), private: on }));
       form.querySelector("textarea").focus();
-      return;
     }
-    var item = t.closest("[data-predefined]");
-    if (item) { usePredefined(item); return; }
-    if (t.closest("[data-close-tool]")) { var tool = toolOf(t); closeTool(tool); focusComposer(tool); return; }
-    if (t.closest("[data-add-option]")) { addOption(t.closest("form")); }
   });
-
-  function focusComposer(tool) {
-    var box = tool && tool.closest("[data-controls]").querySelector("form[data-composer] textarea");
-    if (box) box.focus();
-  }
-
-  function usePredefined(item) {
-    var tool = toolOf(item);
-    var box = tool.closest("[data-controls]").querySelector("form[data-composer] textarea");
-    box.value = item.dataset.text;
-    closeTool(tool);
-    box.focus();
-    box.setSelectionRange(box.value.length, box.value.length);
-  }
-
-  // the filter box matches anywhere in a title; "/" in the composer only the start of a title
-  function filterPredefined(list, text, fromStart) {
-    var needle = text.trim().toLowerCase(), shown = 0;
-    list.querySelectorAll("[data-predefined]").forEach(function (b) {
-      var at = b.textContent.trim().toLowerCase().indexOf(needle);
-      var match = fromStart ? at === 0 : at >= 0;
-      b.parentElement.hidden = !match;
-      if (match) shown++;
-    });
-    var none = list.querySelector(".none");
-    if (none && list.querySelector("[data-predefined]")) none.hidden = shown > 0;
-  }
-
-  function visibleChoices(list) {
-    return Array.from(list.querySelectorAll("[data-predefined]")).filter(function (b) { return !b.parentElement.hidden; });
-  }
 
   document.addEventListener("input", function (e) {
-    var t = e.target;
-    if (t.matches("[data-filter]")) filterPredefined(t.closest("[data-predefined-list]"), t.value);
-    if (t.matches("form[data-composer] textarea")) { slashSearch(t); typing(t); }
-  });
-
-  document.addEventListener("change", function (e) {
-    var select = e.target;
-    if (!select.matches("[data-option-sets]")) return;
-    var choice = select.selectedOptions[0], form = select.closest("form");
-    if (!choice.value) return;
-    form.querySelector("input[name=question]").value = choice.dataset.question;
-    var options = JSON.parse(choice.dataset.options);
-    while (form.querySelectorAll("[data-option]").length < options.length) addOption(form);
-    form.querySelectorAll("[data-option]").forEach(function (input, i) { input.value = options[i] || ""; });
-  });
-
-  function addOption(form) {
-    var inputs = form.querySelectorAll("[data-option]");
-    if (inputs.length >= 10) return;
-    var last = inputs[inputs.length - 1], n = inputs.length + 1;
-    var label = form.querySelector('label[for="' + last.id + '"]').cloneNode(false);
-    var input = last.cloneNode(false);
-    input.id = last.id.replace(/-\d+$/, "-" + n);
-    input.value = "";
-    label.htmlFor = input.id;
-    label.textContent = "Option " + n;
-    last.after(label, input);
-    input.focus();
-  }
-
-  // "/" and the start of a title in the composer offers the matching predefined messages
-  function slashSearch(box) {
-    var tool = toolOf(box), m = /^\/(\S*)$/.exec(box.value);
-    if (!tool) return;
-    var list = tool.querySelector("[data-predefined-list]");
-    if (!m) { if (list && list.dataset.bySlash) closeTool(tool); return; }
-    if (list) { filterPredefined(list, m[1], true); return; }
-    // one load at a time: htmx queues a second request on the same target and resolves its promise
-    // at once, so its list would land later, unfiltered; the first load filters by the latest text
-    if (tool.dataset.slashLoading) return;
-    tool.dataset.slashLoading = "1";
-    function loaded() { delete tool.dataset.slashLoading; }
-    htmx.ajax("GET", box.form.dataset.predefinedUrl, { target: tool, swap: "innerHTML" }).then(function () {
-      loaded();
-      var fresh = tool.querySelector("[data-predefined-list]");
-      if (!fresh) return;
-      fresh.dataset.bySlash = "1";
-      var now = /^\/(\S*)$/.exec(box.value);
-      filterPredefined(fresh, now ? now[1] : "", true);
-      box.focus();
-    }, loaded);
-  }
-
-  function slashChoice(box) {
-    var tool = toolOf(box);
-    var list = tool && /^\/\S*$/.test(box.value) && tool.querySelector("[data-predefined-list]");
-    var first = list && visibleChoices(list)[0];
-    if (first) usePredefined(first);
-    return Boolean(first);
-  }
-
-  // keyboard in the predefined list: arrows move, Escape goes back to the composer
-  document.addEventListener("keydown", function (e) {
-    var list = e.target.closest && e.target.closest("[data-predefined-list]");
-    var box = e.target.matches && e.target.matches("form[data-composer] textarea") ? e.target : null;
-    if (box && toolOf(box) && e.key === "ArrowDown" && /^\/\S*$/.test(box.value)) {
-      list = toolOf(box).querySelector("[data-predefined-list]");
-      var first = list && visibleChoices(list)[0];
-      if (first) { e.preventDefault(); first.focus(); }
-      return;
-    }
-    if (!list) return;
-    var choices = visibleChoices(list), i = choices.indexOf(e.target);
-    if (e.key === "Escape") { e.preventDefault(); var tool = toolOf(list); closeTool(tool); focusComposer(tool); }
-    else if (e.key === "ArrowDown" && choices.length) { e.preventDefault(); choices[Math.min(i + 1, choices.length - 1)].focus(); }
-    else if (e.key === "ArrowUp" && i > 0) { e.preventDefault(); choices[i - 1].focus(); }
-    else if (e.key === "ArrowUp" && i === 0) { e.preventDefault(); list.querySelector("[data-filter]").focus(); }
-    else if (e.key === "Enter" && e.target.matches("[data-filter]") && choices.length) { e.preventDefault(); usePredefined(choices[0]); }
+    if (e.target.matches("form[data-composer] textarea")) typing(e.target);
   });
 
   // typing: tell the others at most every 2 s; the server keeps private drafts from the chatter
@@ -537,13 +324,6 @@
     clearTimeout(el._clear);
     el._clear = setTimeout(function () { el.textContent = ""; }, 4000);
   }
-
-  document.addEventListener("htmx:afterSettle", function (e) {
-    var tool = e.detail.target;
-    if (!tool.classList || !tool.classList.contains("tool")) return;
-    var first = tool.querySelector("[data-filter], input, select");
-    if (first && !tool.querySelector("[data-predefined-list][data-by-slash]")) first.focus();
-  });
 
   document.addEventListener("DOMContentLoaded", function () {
     ensureSelection(false);

@@ -13,20 +13,8 @@ from orgs import fresh, later
 
 from data import actions, dispatch, invitations, participants, posting, routing, timing
 from data.changes import RoutingError
-from data.models import (
-    Agent,
-    AgentProfile,
-    Chat,
-    Invitation,
-    Message,
-    Offer,
-    OptionSet,
-    OptionSetQueue,
-    Participant,
-    Predefined,
-    PredefinedQueue,
-    now,
-)
+from data.models import Agent, AgentProfile, Chat, Invitation, Message, Offer, Participant, now
+from data.ready_models import OptionSet, OptionSetQueue, Predefined, PredefinedQueue
 
 pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL
 

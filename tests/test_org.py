@@ -7,17 +7,10 @@ import re
 import pytest
 
 from data import org
-from data.models import (
-    ALL_MODELS,
-    Agent,
-    AgentProfile,
-    Predefined,
-    PredefinedQueue,
-    Profile,
-    ProfileQueue,
-    Queue,
-)
+from data.models import Agent, AgentProfile, Profile, ProfileQueue, Queue
 from data.org import OrgError, load_file, load_text
+from data.ready_models import Predefined, PredefinedQueue
+from data.schema import TABLES
 
 DEMO = os.path.join(os.path.dirname(org.__file__), "demo.toml")
 
@@ -81,7 +74,7 @@ profiles = ["Everything"]
 
 def snapshot():
     """Every stored row of every table, ids included."""
-    return {model.__name__: list(model.select().order_by(model.id).dicts()) for model in ALL_MODELS}
+    return {model.__name__: list(model.select().order_by(model.id).dicts()) for model in TABLES}
 
 
 def names(model, field="name"):

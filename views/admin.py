@@ -7,8 +7,9 @@ from data import admin, frame_origins, queue_settings, retention, routing
 from data.changes import RoutingError
 from data.checks import whole_number
 from data.hours import zone_names
-from data.models import Agent, Chat, OptionSet, Predefined, Profile, Queue, now
+from data.models import Agent, Chat, Profile, Queue, now
 from data.org_export import export_text
+from data.ready_models import OptionSet, Predefined
 from live import sessions
 from live.announce import announce
 from live.events import Live

@@ -25,7 +25,8 @@ from live.bus import hub
 from live.events import ChatChanged, Inbox
 from live.timers import mail_queued
 from views.auth import supervisor_required
-from views.chat import _queue_or_404, _show, _verified, chat_from_cookie, leave_offer_html
+from views.chat import _queue_or_404, _show, _verified, chat_from_cookie
+from views.chat_view import leave_offer_html
 from views.console import messages_link_html
 from views.files import serve, take_uploads
 from views.fragments import fill, or_page, replace

@@ -13,8 +13,9 @@ from live.bus import hub
 from live.sessions import NOT_SUPERVISOR, SIGNED_OUT, Session
 from views.admin import SupervisorView
 from views.auth import session_deadlines
-from views.chat import ChatView, chat_from_cookie
+from views.chat import chat_from_cookie
 from views.chat import socket_send as chatter_sends
+from views.chat_view import ChatView
 from views.compose import typing_of
 from views.console import ConsoleView
 from views.console import socket_send as agent_sends

@@ -18,7 +18,7 @@ RICH = ("options", "answer")  # kinds whose body partials/message_extras.html re
 def message_html(m, viewer, chat_base="", number=None):
     """Message `m` as "chatter", "agent" or "log" (a supervisor) sees it; `chat_base`, the chat
     page's URL, is where a chatter's answers and files go. `number`: the chatter's own number of
-    the message (views.chat.ChatView), in place of its seq, which counts private messages too."""
+    the message (views.chat_view.ChatView), in place of its seq, which counts private messages too."""
     seq = m.seq if number is None else number
     mine = viewer in ("chatter", "agent") and m.sender == viewer
     key = f' data-key="{escape(m.client_key)}"' if mine and m.client_key else ""

@@ -6,7 +6,8 @@ from data import mail
 from data.models import Chat
 from live.timers import mail_queued
 from views import limits
-from views.chat import own_chat, transcript_status_html
+from views.chat import own_chat
+from views.chat_view import transcript_status_html
 from views.fragments import or_page
 
 bp = Blueprint("transcripts", __name__)
