@@ -50,9 +50,19 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path, postgres_database, redis_server):
+    yield from _cluster(tmp_path, postgres_database, redis_server)
+
+
+@pytest.fixture
+def quick_cluster(tmp_path, postgres_database, redis_server):
+    """A cluster whose chatters count as gone 1 s after their last page closed."""
+    yield from _cluster(tmp_path, postgres_database, redis_server, leave_grace=1)
+
+
+def _cluster(tmp_path, postgres_database, redis_server, **settings):
     folder = tmp_path / "data"
     folder.mkdir()
-    cluster = Cluster(folder, postgres_database("parley_org"), redis_server.new_url())
+    cluster = Cluster(folder, postgres_database("parley_org"), redis_server.new_url(), **settings)
     yield cluster.start()
     cluster.stop()
     for server in cluster.servers:
@@ -222,72 +232,53 @@ def test_limits_count_across_processes(cluster, people):
     too_many(sign_in(people.browser(other), "ben", PASSWORDS["ben"]), "failed sign-ins as this user")
 
 
-def test_a_chatter_with_a_page_left_on_another_process_is_not_taken_for_gone(
-    tmp_path, postgres_database, redis_server, people
-):
+def test_a_chatter_with_a_page_left_on_another_process_is_not_taken_for_gone(quick_cluster, people):
     """Their page on one process closes while another stays open on the other process: the chat goes
     on as "Connected"; once that one closes too, they count as gone."""
-    bus = redis_server.new_url()
-    cluster = Cluster(tmp_path / "data", postgres_database("parley_org"), bus, leave_grace=1)
-    cluster.folder.mkdir()
-    one, other = cluster.start().servers
-    try:
-        ann = people.agent(other, "ann", "Support desk")
-        chatter = people.chatter(one)
-        chat = chatter.start(name="Tess Tabs")
-        ann.accept(chat)
-        here = chatter.connect(seq=1)
-        twin = people.chatter(other)  # the same browser's second tab, on the other process
-        twin.http.cookies.update(chatter.http.cookies)
-        twin.chat_id = chat
-        there = twin.connect(seq=1)
-        listeners = redis.Redis.from_url(bus)
-        channel = f"parley:{bus.rsplit('/', 1)[1]}:chat:{chat}"
-        wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 2)], message="both pages")
+    bus = quick_cluster.bus_url
+    one, other = quick_cluster.servers
+    ann = people.agent(other, "ann", "Support desk")
+    chatter = people.chatter(one)
+    chat = chatter.start(name="Tess Tabs")
+    ann.accept(chat)
+    here = chatter.connect(seq=1)
+    twin = people.chatter(other)  # the same browser's second tab, on the other process
+    twin.http.cookies.update(chatter.http.cookies)
+    twin.chat_id = chat
+    there = twin.connect(seq=1)
+    listeners = redis.Redis.from_url(bus)
+    channel = f"parley:{bus.rsplit('/', 1)[1]}:chat:{chat}"
+    wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 2)], message="both pages")
 
-        here.close()
-        wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 1)], message="one page")
-        away = "select chatter_away_since, chatter_left_at from chat where id = ?"
-        # a negative: nothing may take them for away over twice the grace and the routing ticks
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            assert rows(one, away, chat) == [(None, None)]
-            time.sleep(0.1)
+    here.close()
+    wait_for(lambda: listeners.pubsub_numsub(channel) == [(channel.encode(), 1)], message="one page")
+    away = "select chatter_away_since, chatter_left_at from chat where id = ?"
+    # a negative: nothing may take them for away over twice the grace and the routing ticks
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        assert rows(one, away, chat) == [(None, None)]
+        time.sleep(0.1)
 
-        there.close()
-        wait_for(lambda: rows(one, away, chat)[0][1] is not None, message="the chatter taken for gone")
-        listeners.close()
-    finally:
-        cluster.stop()
-    for server in cluster.servers:
-        assert not server.errors(), server.log.read_text()
+    there.close()
+    wait_for(lambda: rows(one, away, chat)[0][1] is not None, message="the chatter taken for gone")
+    listeners.close()
 
 
-def test_a_chatter_whose_page_was_on_a_killed_process_is_taken_for_gone(
-    tmp_path, postgres_database, redis_server, people
-):
+def test_a_chatter_whose_page_was_on_a_killed_process_is_taken_for_gone(quick_cluster, people):
     """A process that dies says nothing of its pages: the survivor finds the chatter whose only page
     was there (no process hears their chat any more) and takes them for gone after the grace."""
-    cluster = Cluster(
-        tmp_path / "data", postgres_database("parley_org"), redis_server.new_url(), leave_grace=1
+    doomed, survivor = quick_cluster.servers
+    ann = people.agent(survivor, "ann", "Support desk")
+    chatter = people.chatter(doomed)
+    chat = chatter.start(name="Kim Killed")
+    ann.accept(chat)
+    chatter.connect(seq=1)
+    state = "select chatter_away_since is not null, chatter_left_at is not null from chat where id = ?"
+    wait_for(
+        lambda: rows(survivor, state, chat) == [(False, False)], timeout=20, message="the page connected"
     )
-    cluster.folder.mkdir()
-    doomed, survivor = cluster.start().servers
-    try:
-        ann = people.agent(survivor, "ann", "Support desk")
-        chatter = people.chatter(doomed)
-        chat = chatter.start(name="Kim Killed")
-        ann.accept(chat)
-        chatter.connect(seq=1)
-        state = "select chatter_away_since is not null, chatter_left_at is not null from chat where id = ?"
-        wait_for(
-            lambda: rows(survivor, state, chat) == [(False, False)], timeout=20, message="the page connected"
-        )
 
-        kill_hard(doomed)
-        wait_for(lambda: rows(survivor, state, chat) == [(True, True)], timeout=30, message="taken for gone")
-        said = "select text from message where chat_id = ? order by seq"
-        assert ("Kim Killed left the chat.",) in rows(survivor, said, chat)
-    finally:
-        cluster.stop()
-    assert not cluster.servers[1].errors(), cluster.servers[1].log.read_text()
+    kill_hard(doomed)
+    wait_for(lambda: rows(survivor, state, chat) == [(True, True)], timeout=30, message="taken for gone")
+    said = "select text from message where chat_id = ? order by seq"
+    assert ("Kim Killed left the chat.",) in rows(survivor, said, chat)
