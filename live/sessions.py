@@ -4,7 +4,9 @@ A sign-out, a new password or a disabled account ends sessions, a demotion ends 
 each is published as an event on the agent's "session:<id>" channel (through the bus, so every
 process hears it). Every console and supervisor socket listens there, closes the moment it hears
 its session ended, and checks its deadline before it writes anything: from memory, no database
-query per frame. A socket checks the database once, when it starts listening, for what ended before.
+query per frame. A socket checks the database once, when it starts listening, for what ended before,
+and every process looks again every few seconds (`check_open_sessions`) for what ended with no event:
+an organisation file applied by `parley load`, another process.
 """
 
 import time
@@ -72,3 +74,21 @@ def end_sessions(agent_id, version):
 def rights_changed(agent_id, supervisor):
     """The agent is a supervisor now, or no longer (their supervisor pages close)."""
     hub.publish(f"session:{agent_id}", Rights(agent_id, supervisor))
+
+
+def check_open_sessions():
+    """Close this process's sockets whose session ended with no event told (one query for them all)."""
+    agents = [int(channel[8:]) for channel in hub.channels() if channel.startswith("session:")]
+    if not agents:
+        return
+    with connection():
+        rows = list(
+            Agent.select(Agent.id, Agent.session_version, Agent.enabled, Agent.supervisor)
+            .where(Agent.id.in_(agents))
+            .tuples()
+        )
+    for agent_id, version, enabled, supervisor in rows:
+        # a disabled account's sessions end, whatever their version
+        hub.deliver(f"session:{agent_id}", SessionsEnded(agent_id, version if enabled else version + 1))
+        if not supervisor:
+            hub.deliver(f"session:{agent_id}", Rights(agent_id, False))

@@ -10,6 +10,7 @@ import time
 from data import idle, left_mail, mail, presence, retention, routing, search_index, timing
 from data.db import connection, log_failure, unavailable
 from data.models import Chat
+from live import sessions
 from live.announce import announce
 from live.bus import hub
 from live.events import MailStatus
@@ -23,6 +24,7 @@ def start(app):
     start_pinger(app, app.config["PING_INTERVAL"])
     start_mail_sender(app)
     start_presence(app, min(10.0, timing.settings.away_grace / 3))
+    start_session_check(app)
     if hub.relay is not None:
         start_chatter_sweeper(app)
 
@@ -93,6 +95,17 @@ def start_presence(app, every):
         announce(changes)
 
     _forever(app, "parley-presence", "noting open consoles failed", refresh, lambda: time.sleep(every))
+
+
+def start_session_check(app, every=2.0):
+    """Close the sockets of sessions ended where no event was published (live/sessions.py), forever."""
+    _forever(
+        app,
+        "parley-sessions",
+        "checking sessions failed",
+        sessions.check_open_sessions,
+        lambda: time.sleep(every),
+    )
 
 
 def start_mail_sender(app, every=1.0):

@@ -4,8 +4,9 @@ account, a demotion, and the session's own expiry. The socket closes with the co
 
 import time
 
+import pytest
 from conftest import wait_for
-from test_admin import agent_form, agent_id, save
+from test_admin import agent_form, agent_id, parley, save
 from test_live import active_chat
 
 
@@ -61,6 +62,44 @@ def test_disabling_an_agent_closes_their_console_and_keeps_it_closed_once_enable
     assert save(sue, path, agent_form(server, "ann", enabled="on")).status_code == 200
     again = ann.connect()  # the old cookie does not come back to life with the account
     assert again.wait_closed() == 4001 and again.frames == []
+
+
+def with_agent(text, username, old, new):
+    """The organisation file `text` with `old` replaced by `new` in the agent `username`'s entry."""
+    entries = text.split("[[agent]]")
+    mine = next(i for i, e in enumerate(entries) if f'username = "{username}"' in e)
+    assert old in entries[mine]
+    entries[mine] = entries[mine].replace(old, new)
+    return "[[agent]]".join(entries)
+
+
+@pytest.mark.parametrize("change", ["enabled = false", 'password = "a-new-secret-1"\nenabled = true'])
+def test_an_account_changed_by_parley_load_closes_its_console(server, people, tmp_path, change):
+    """`parley load` runs in another process, which no socket hears: the server finds it by itself."""
+    ann, chatter, chat = active_chat(server, people)
+    console = ann.connect()
+    console.wait_for_seq(chat, 1)
+    path = tmp_path / "org.toml"
+    assert parley(server, "export", str(path)).returncode == 0
+    path.write_text(with_agent(path.read_text(), "ann", "enabled = true", change))
+    result = parley(server, "load", str(path))
+    assert result.returncode == 0, result.stderr
+    assert console.wait_closed(timeout=10) == 4001
+    before = list(console.frames)
+    chatter.say("are you still there?")
+    wait_for(lambda: ann.get("/").url.endswith("/login?next=%2F"), message="ann's cookie to be worthless")
+    assert console.frames == before
+
+
+def test_a_supervisor_demoted_by_parley_load_loses_the_live_view(server, people, tmp_path):
+    sue = people.agent(server, "sue")
+    live = sue.socket("/ws/admin", hello={})
+    live.wait_for_text("hx-swap-oob")
+    path = tmp_path / "org.toml"
+    assert parley(server, "export", str(path)).returncode == 0
+    path.write_text(with_agent(path.read_text(), "sue", "supervisor = true", "supervisor = false"))
+    assert parley(server, "load", str(path)).returncode == 0
+    assert live.wait_closed(timeout=10) == 4003
 
 
 def test_a_demoted_supervisor_loses_the_live_view_and_keeps_the_console(server, people):
