@@ -2,6 +2,8 @@
 do what SQLite's one write lock does for Parley."""
 
 import importlib.util
+import time
+import weakref
 from urllib.parse import urlsplit
 
 from playhouse.db_url import parseresult_to_dict
@@ -21,6 +23,7 @@ POOL = {
 LOCKS = 0x50726C79
 WRITERS = 1  # one write transaction at a time, as SQLite's write lock makes it (data/db.write)
 SCHEMA = 2  # one process at a time creates or changes the tables
+TRUSTED_FOR = 0.5  # seconds after its last use in which a connection is lent again unasked
 
 
 class Unreachable(Exception):
@@ -56,7 +59,28 @@ def shown(url):
 def connect(url):
     """A pool of psycopg 3 connections (psycopg 3 waits cooperatively under gevent) to `url`."""
     params = {**POOL, **parseresult_to_dict(urlsplit(url), unquote_password=True, unquote_user=True)}
-    return PooledPsycopg3Database(**params)
+    return Pool(**params)
+
+
+class Pool(PooledPsycopg3Database):
+    """peewee's pool, which asks PostgreSQL "SELECT 1" before it lends a connection: a round trip
+    for every block of work, as many as the work's own. This one asks only of a connection unused
+    for more than TRUSTED_FOR (as HikariCP does): one that worked a moment ago is lent as it is, and
+    should the server have gone meanwhile, its query fails (a 503) and the pool drops it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last_used = weakref.WeakKeyDictionary()  # connection -> time.monotonic() it came back
+
+    def _is_closed(self, conn):
+        last = self._last_used.get(conn)
+        if last is not None and time.monotonic() - last < TRUSTED_FOR and not conn.closed:
+            return False
+        return super()._is_closed(conn)
+
+    def _close(self, conn, close_conn=False):
+        super()._close(conn, close_conn)
+        self._last_used[conn] = time.monotonic()
 
 
 def reach(database, url):

@@ -2,20 +2,24 @@
 
 Each socket's view renders what its page lacks from the database, so an event needs no more than ids.
 Every event turns into JSON and back (`to_json`, `from_json`), so a bus between processes can carry
-it unchanged; what only helps inside this process (a Log's `fresh`) stays behind.
+it unchanged. A Log also carries the plain messages just stored, so that another process's views
+need not read back what this one already has (a round trip per socket on PostgreSQL).
 """
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from data.models import Agent, Chat, Message
 
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    """New messages in a chat. `fresh`: those just stored, whole, when this process stored them: a
+    """New messages in a chat. `fresh`: those just stored, whole, when they were stored by a page: a
     view whose page holds everything before them shows them without reading them back."""
 
     chat_id: int
-    fresh: tuple = field(default=(), metadata={"local": True})
+    fresh: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +102,38 @@ Event = (
 KINDS = {kind.__name__: kind for kind in Event.__args__}
 
 
-def to_json(event):
-    """The event as JSON, e.g. '["Updated", 12, 5]'."""
-    values = [getattr(event, f.name) for f in fields(event) if not f.metadata.get("local")]
-    return json.dumps([type(event).__name__, *values])
+def to_json(event, agents_only=False):
+    """The event as JSON, e.g. '["Updated", 12, 5]'. A Log's fresh messages go along if each is
+    plain text (files and options are read where they are shown), and a private one only on a
+    channel that is for agents alone (`agents_only`): else the Log goes without them."""
+    if type(event) is Log:
+        fresh = event.fresh
+        if any(m.kind != "text" or m.file_count or (m.private and not agents_only) for m in fresh):
+            fresh = ()
+        return json.dumps(["Log", event.chat_id, [_row(m) for m in fresh]])
+    return json.dumps([type(event).__name__, *(getattr(event, f.name) for f in fields(event))])
 
 
 def from_json(text):
     """The event `to_json` wrote."""
     name, *values = json.loads(text)
+    if name == "Log":
+        chat_id, rows = values
+        return Log(chat_id, tuple(_message(chat_id, *row) for row in rows))
     return KINDS[name](*values)
+
+
+def _row(m):
+    """What a view shows of a plain message, and the name of whoever sent it."""
+    name = m.chat.chatter_name if m.sender == "chatter" else m.agent.name if m.agent_id else None
+    at = m.created_at.isoformat()
+    return [m.id, m.seq, at, m.sender, m.agent_id, name, m.text, m.private, m.client_key]
+
+
+def _message(chat_id, id, seq, at, sender, agent_id, name, text, private, key):  # noqa: A002 - a column
+    chatter = Chat(id=chat_id, chatter_name=name if sender == "chatter" else None)
+    agent = Agent(id=agent_id, name=name) if agent_id else None
+    return Message(
+        id=id, chat=chatter, seq=seq, created_at=datetime.fromisoformat(at), sender=sender, agent=agent,
+        text=text, private=private, kind="text", file_count=0, client_key=key,
+    )  # fmt: skip

@@ -104,7 +104,8 @@ class RedisRelay:
 
     def send(self, channel, event):
         try:
-            self.outbox.put_nowait((self.prefix + channel, f"{self.origin} {to_json(event)}"))
+            text = to_json(event, agents_only=channel.startswith("shown:"))
+            self.outbox.put_nowait((self.prefix + channel, f"{self.origin} {text}"))
         except queue.Full:
             pass  # Redis is far behind or away: the pages resync when it is back
 
