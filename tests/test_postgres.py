@@ -1,5 +1,6 @@
 """PostgreSQL's own: a server that cannot reach it refuses to start, a request waiting on it holds up no
-other (gevent), an outage answers 503 and passes, and `parley migrate-data` copies a SQLite
+other (gevent), an outage answers 503 and passes, the pool asks only of connections unused for a while, and
+`parley migrate-data` copies a SQLite
 organisation. (The routing, socket, privacy, transcript and logs tests run on PostgreSQL too, timers
 and races included.)"""
 
@@ -7,6 +8,7 @@ import subprocess
 import threading
 import time
 
+import peewee
 import psycopg
 import pytest
 import requests
@@ -121,6 +123,43 @@ def test_while_postgresql_is_down_requests_get_a_clear_503_and_then_all_works_ag
     said = run_sql(server, "SELECT seq, text FROM message WHERE chat_id = ? ORDER BY seq", chat)
     assert said == [(1, "Ann Agent joined the chat."), (2, "before the outage"), (3, "after the outage")]
     assert "the database is unavailable" in server.log.read_text()  # one line each, no traceback
+
+
+# --- the pool ----------------------------------------------------------------------------------
+
+
+def test_the_pool_asks_only_of_a_connection_unused_for_a_while_and_drops_one_that_died(
+    postgres_database, monkeypatch
+):
+    url = postgres_database()
+    database = postgres.connect(url)
+
+    def backend():
+        with database.connection_context():
+            return database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+
+    def terminate(pid):
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            wait_for(
+                lambda: not other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+            )
+
+    # used a moment ago: lent as it is, no round trip; had it died meanwhile, its query fails once
+    monkeypatch.setattr(postgres, "TRUSTED_FOR", 60)
+    first = backend()
+    assert backend() == first
+    terminate(first)
+    with pytest.raises((peewee.OperationalError, peewee.InterfaceError)):
+        backend()
+    second = backend()  # the dead one was dropped
+    assert second != first
+
+    # unused for longer: asked first, and a dead one is replaced unseen
+    monkeypatch.setattr(postgres, "TRUSTED_FOR", 0)
+    terminate(second)
+    assert backend() not in (first, second)
+    database.close_all()
 
 
 # --- parley migrate-data ----------------------------------------------------------------------
