@@ -1,8 +1,7 @@
 """PostgreSQL's own: a server that cannot reach it refuses to start, a request waiting on it holds up no
-other (gevent), an outage answers 503 and passes, the pool asks only of connections unused for a while, and
-`parley migrate-data` copies a SQLite
-organisation. (The routing, socket, privacy, transcript and logs tests run on PostgreSQL too, timers
-and races included.)"""
+other (gevent), an outage answers 503 and passes, the pool asks only of connections unused for a
+while, and `parley migrate-data` copies a SQLite organisation. (The routing, socket, privacy,
+transcript and logs tests run on PostgreSQL too, timers and races included.)"""
 
 import subprocess
 import threading
