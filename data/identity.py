@@ -7,14 +7,13 @@ reason is logged, and the chatter can still chat. One other claim that cannot be
 line of text is left out (and logged); the rest of the token still counts.
 """
 
+import functools
 import logging
 import math
 import re
 import time
 import warnings
 from dataclasses import dataclass
-
-import jwt
 
 from data.checks import has_control, is_email
 
@@ -31,8 +30,16 @@ MAX_CLAIMS = 20  # other claims shown; a few lines of Chat details, not a databa
 MAX_CLAIM_NAME = 40
 MAX_CLAIM_VALUE = 200  # characters: a value cut short would carry the lock for what was not signed
 
-# PyJWT warns about a short secret on every decode; Parley says so once when it starts (short_secret)
-warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
+
+@functools.cache
+def _jwt():
+    """PyJWT, once first needed: `parley serve` imports this module before gevent patches its worker,
+    and PyJWT takes names from ssl as it loads, which gevent warns about when it patches."""
+    import jwt
+
+    # PyJWT warns about a short secret on every decode; Parley says so once when it starts (short_secret)
+    warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
+    return jwt
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ def verify(token, secret, now=None):
         log.warning("identity token refused: %d characters, more than %d", len(token), MAX_TOKEN)
         return None
     now = time.time() if now is None else now
+    jwt = _jwt()
     try:
         claims = jwt.decode(
             token,
@@ -112,6 +120,7 @@ def _as_text(value):
 
 
 def _reason(error):
+    jwt = _jwt()
     if isinstance(error, jwt.InvalidSignatureError):
         return "bad signature"
     if isinstance(error, jwt.InvalidAlgorithmError):

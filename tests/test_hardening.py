@@ -98,6 +98,8 @@ def test_the_demo_host_page_is_served_only_with_the_demo_organisation(tmp_path, 
         assert fetch(own.url + "/demo/host")[0] == 404
         demo.start()
         assert fetch(demo.url + "/demo/host")[0] == 200
+        # the first command of the README starts quietly: no warning of gevent's patching too late
+        assert "Warning" not in demo.log.read_text()
     finally:
         own.stop()
         demo.stop()
