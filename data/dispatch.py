@@ -92,6 +92,16 @@ def _available_agents():
     )
 
 
+@prepared
+def _anything_waiting():
+    return Chat.select(Chat.id).where(Chat.state == "waiting").limit(1).tuples()
+
+
+def anything_waiting():
+    """Whether some chat waits for an offer: else a tick need not read every agent's load."""
+    return bool(list(_anything_waiting()))
+
+
 @prepared  # one shape per set of queues: a team has few
 def _waiting(queue_ids):
     """(chat id, queue id) of the chats waiting in these queues (if enabled), oldest first."""

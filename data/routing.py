@@ -11,7 +11,7 @@ from datetime import timedelta
 from data import invitations, timing
 from data.changes import Changes, RoutingError
 from data.db import write
-from data.dispatch import agent_load, dispatch, make_offer
+from data.dispatch import agent_load, anything_waiting, dispatch, make_offer
 from data.models import Agent, Chat, Offer, Participant, Profile, ProfileQueue, now
 from data.participants import is_participant, join
 from data.posting import say
@@ -389,6 +389,7 @@ def tick(at=None):
     """The periodic work: expire offers, notice departed chatters, offer what is waiting."""
     at = at or now()
     changes = expire_offers(at).merge(check_away(at))
-    with write():
-        dispatch(changes, at)
+    if anything_waiting():  # the usual tick: all taken; a chat starting meanwhile is offered as it starts
+        with write():
+            dispatch(changes, at)
     return changes
