@@ -356,8 +356,10 @@ def expire_offers(at=None):
     was gone (or never connected) for the whole offer: nobody was there to answer, so no one missed it."""
     changes = Changes()
     at = at or now()
+    if not _past_deadline(at).exists():  # the usual tick: no write lock taken, nobody's load read
+        return changes
     with write():
-        for offer in Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at)):
+        for offer in _past_deadline(at):
             Offer.update(state="expired", answered_at=at).where(Offer.id == offer.id).execute()
             if not _nobody_to_answer(offer):
                 pause(offer.agent, reason="You missed an offer, so you were paused.")
@@ -365,6 +367,10 @@ def expire_offers(at=None):
             changes.agents.add(offer.agent_id)
         dispatch(changes, at)
     return changes
+
+
+def _past_deadline(at):
+    return Offer.select().where((Offer.state == "pending") & (Offer.expires_at <= at))
 
 
 def _nobody_to_answer(offer):
