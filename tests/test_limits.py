@@ -16,8 +16,10 @@ from clients import fetch, rows
 from conftest import PASSWORDS, Parley, wait_for
 from test_attachments import agent_sends, chat_with_ann, chatter_sends, text_file
 
+from views.limits import too_many as refusal
+
 MB = 1024 * 1024
-TOO_MANY = re.compile(r"Too many ([^.<]+)\. Please try again in (\d+) seconds\.")
+TOO_MANY = re.compile(r"Too many ([^.<]+)\. Please try again in (\d+) seconds?\.")
 
 
 def sign_in(browser, username, password, address=None):
@@ -321,3 +323,8 @@ def test_the_limits_are_settings_checked_at_start():
             timeout=60,
         )
         assert done.returncode == 2 and name in done.stderr, done.stderr
+
+
+def test_a_refusal_says_one_second_or_several_seconds():
+    assert refusal("messages", 1) == "Too many messages. Please try again in 1 second."
+    assert refusal("sign-ins", 30) == "Too many sign-ins. Please try again in 30 seconds."

@@ -34,6 +34,11 @@ def done(response):
     return response.status_code < 400
 
 
+def too_many(what, seconds):
+    """The refusal a page shows: "Too many messages. Please try again in 1 second." """
+    return f"Too many {what}. Please try again in {seconds} second{'' if seconds == 1 else 's'}."
+
+
 def limit(setting, what, show=None, key=get_remote_address, counts=None):
     """Decorate a view so its POSTs are counted against the rates of `setting` (per client address,
     or per `key`); past them it answers 429 with Retry-After and "Too many `what`…", rendered by
@@ -42,7 +47,7 @@ def limit(setting, what, show=None, key=get_remote_address, counts=None):
 
     def breached(request_limit):
         seconds = max(1, math.ceil(request_limit.window[0] - time.time()))  # [0]: when it resets
-        message = f"Too many {what}. Please try again in {seconds} seconds."
+        message = too_many(what, seconds)
         response = make_response(show(message) if show else errors.show(TooManyRequests(message)), 429)
         response.headers["Retry-After"] = str(seconds)
         return response

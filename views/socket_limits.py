@@ -15,6 +15,8 @@ from collections import deque
 from flask import current_app
 from limits import parse_many
 
+from views.limits import too_many
+
 SWEEP_EVERY = 10_000  # hits between two sweeps of the keys nobody used for a whole window
 
 _lock = threading.Lock()
@@ -27,7 +29,7 @@ def too_many_messages(page):
     wait = _hit("LIMIT_SOCKET_MESSAGES", "socket-messages", page)
     if not wait:
         return None
-    return f"Too many messages. Please try again in {wait} seconds."
+    return too_many("messages", wait)
 
 
 def may_type(page, chat_id):
