@@ -92,14 +92,9 @@ def _available_agents():
     )
 
 
-@prepared
-def _anything_waiting():
-    return Chat.select(Chat.id).where(Chat.state == "waiting").limit(1).tuples()
-
-
 def anything_waiting():
     """Whether some chat waits for an offer: else a tick need not read every agent's load."""
-    return bool(list(_anything_waiting()))
+    return Chat.select(Chat.id).where(Chat.state == "waiting").exists()
 
 
 @prepared  # one shape per set of queues: a team has few
